@@ -1,0 +1,96 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { AccountRegistry } from '../accounts/account-registry';
+import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
+import { TokenService, type AccessToken } from '../token/token.service';
+import { FailedAuthLimiter } from './failed-auth-limiter';
+
+export type WechatTokenReply = { access_token: string; expires_in: number } | { errcode: number; errmsg: string };
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function error(errcode: number, errmsg: string): WechatTokenReply {
+  return { errcode, errmsg };
+}
+
+/**
+ * Drop-in for SDKs in any language (WxJava, wechatpy, EasyWeChat, co-wechat-api…): WeChat's own token
+ * endpoints, authenticated by the configured appid + secret and served from the hub's shared token. An SDK
+ * pointed here never causes one upstream call per request, and `force_refresh` is only an invalid-token report.
+ * Answers are WeChat-shaped (HTTP 200 with errcode), as the SDKs expect.
+ */
+@Controller('cgi-bin')
+export class CompatController {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly accounts: AccountRegistry,
+    private readonly limiter: FailedAuthLimiter,
+  ) {}
+
+  @Get('token')
+  async token(
+    @Query('grant_type') grantType: unknown,
+    @Query('appid') appId: unknown,
+    @Query('secret') secret: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<WechatTokenReply> {
+    const denied = this.authenticate(grantType, appId, secret, request.ip);
+    if (denied) return denied;
+    return this.serve(() => this.tokens.getToken(appId as string));
+  }
+
+  @Get('stable_token')
+  stableTokenByGet(): WechatTokenReply {
+    return error(43002, 'require POST method');
+  }
+
+  @Post('stable_token')
+  @HttpCode(200)
+  async stableToken(@Body() body: unknown, @Req() request: FastifyRequest): Promise<WechatTokenReply> {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return error(47001, 'data format error');
+    const { grant_type: grantType, appid: appId, secret, force_refresh: force } = body as Record<string, unknown>;
+    const denied = this.authenticate(grantType, appId, secret, request.ip);
+    if (denied) return denied;
+    const id = appId as string;
+    if (force === true) {
+      return this.serve(async () => {
+        const current = await this.tokens.peek(id);
+        return current ? this.tokens.reportInvalid(id, current.value) : this.tokens.getToken(id);
+      });
+    }
+    return this.serve(() => this.tokens.getToken(id));
+  }
+
+  private authenticate(grantType: unknown, appId: unknown, secret: unknown, ip: string): WechatTokenReply | undefined {
+    if (grantType !== 'client_credential') return error(40002, 'invalid grant_type');
+    if (typeof appId !== 'string' || !appId) return error(41002, 'appid missing');
+    if (typeof secret !== 'string' || !secret) return error(41004, 'appsecret missing');
+    if (this.limiter.blocked(ip)) return error(45011, 'api minute-quota reach limit, too many failed authentications');
+    const account = this.accounts.get(appId);
+    if (!account) {
+      this.limiter.fail(ip);
+      return error(40013, 'invalid appid');
+    }
+    if (!timingSafeEqual(digest(account.appSecret), digest(secret))) {
+      this.limiter.fail(ip);
+      return error(40125, 'invalid appsecret');
+    }
+    return undefined;
+  }
+
+  private async serve(get: () => Promise<AccessToken>): Promise<WechatTokenReply> {
+    try {
+      const token = await get();
+      return {
+        access_token: token.value,
+        expires_in: Math.max(0, Math.floor((token.expiresAt.getTime() - Date.now()) / 1000)),
+      };
+    } catch (caught) {
+      if (caught instanceof TokenUnavailableError) return error(-1, 'system error');
+      throw caught;
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
+import { WxhubConfigModule, WXHUB_CONFIG } from './config/wxhub-config.module';
+import type { WxhubConfig } from './config/wxhub-config';
+import { HealthController } from './health/health.controller';
+import { SandboxModule, SandboxRuntime } from './sandbox/sandbox.module';
+import { TokenModule } from './token/token.module';
+
+/** The whole wxhub service. A host app imports it and calls `createApp(HostModule)`. */
+@Module({
+  imports: [
+    WxhubConfigModule,
+    SandboxModule,
+    TokenModule.forRootAsync({
+      isGlobal: true,
+      imports: [SandboxModule],
+      inject: [WXHUB_CONFIG, SandboxRuntime],
+      useFactory: (config: WxhubConfig, sandbox: SandboxRuntime) => ({
+        accounts: config.accounts,
+        redis: config.redis,
+        keyPrefix: config.keyPrefix,
+        apiBaseUrl: sandbox.baseUrl ?? config.apiBaseUrl,
+        refreshAheadSeconds: config.token.refreshAheadSeconds,
+        lockTtlMs: config.token.lockTtlMs,
+        waitTimeoutMs: config.token.waitTimeoutMs,
+        upstreamTimeoutMs: config.token.upstreamTimeoutMs,
+        forceDailyBudget: config.token.forceDailyBudget,
+        forceMinIntervalSeconds: config.token.forceMinIntervalSeconds,
+      }),
+    }),
+    AdminModule,
+  ],
+  controllers: [HealthController],
+})
+export class AppModule {}

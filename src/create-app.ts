@@ -1,0 +1,36 @@
+import { ConsoleLogger, type LogLevel as NestLogLevel, ValidationPipe, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DomainErrorFilter } from './common/domain-error.filter';
+import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+
+/** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const RANK: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 };
+
+/**
+ * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
+ * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks.
+ * Throws ConfigError (naming each bad field, never a secret) when the configuration is wrong.
+ */
+export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
+  const config = loadWxhubConfig(process.env);
+  const adapter = new FastifyAdapter({ trustProxy: config.trustProxy, bodyLimit: BODY_LIMIT_BYTES });
+  const logger = new ConsoleLogger({
+    logLevels: LEVELS.slice(0, RANK[config.logLevel]),
+    json: config.nodeEnv === 'production',
+    prefix: 'wxhub',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger });
+  // signatures are computed over the exact bytes, so XML stays a string
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new DomainErrorFilter());
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { AppModule } from './app.module';
+import { ConfigError } from './config/config-error';
+import { WXHUB_CONFIG } from './config/wxhub-config.module';
+import type { WxhubConfig } from './config/wxhub-config';
+import { createApp } from './create-app';
+import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from './sandbox/sandbox.constants';
+
+async function bootstrap(): Promise<void> {
+  const app = await createApp(AppModule);
+  const config = app.get<WxhubConfig>(WXHUB_CONFIG);
+  await app.listen(config.port, config.host);
+  const url = `http://127.0.0.1:${config.port}`;
+  const logger = new Logger('wxhub');
+  logger.log(`listening on ${config.host}:${config.port} with ${config.accounts.length} account(s)`);
+  if (config.sandbox.enabled) {
+    const { appId, appSecret } = SANDBOX_DEMO_ACCOUNT;
+    const key = config.admin.apiKeys[0] === SANDBOX_ADMIN_KEY ? SANDBOX_ADMIN_KEY : '<one of ADMIN_API_KEYS>';
+    process.stdout.write(
+      [
+        '',
+        'wxhub is running in sandbox mode: a built-in WeChat simulator and a demo account. Try:',
+        `  curl ${url}/health`,
+        `  curl -H 'Authorization: Bearer ${key}' ${url}/api/v1/accounts`,
+        `  curl -H 'Authorization: Bearer ${key}' ${url}/api/v1/accounts/${appId}/token`,
+        `  curl '${url}/cgi-bin/token?grant_type=client_credential&appid=${appId}&secret=${appSecret}'`,
+        'Set WECHAT_ACCOUNTS (and REDIS_URL for several instances) to serve real accounts.',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+}
+
+bootstrap().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`wxhub cannot start. ${error.message}\n`);
+  } else {
+    process.stderr.write(`wxhub cannot start: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

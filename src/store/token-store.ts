@@ -1,0 +1,65 @@
+import type { TokenEndpoint } from '../accounts/account-config';
+
+/** A credential as stored centrally. `version` only grows; a write is compare-and-set on it. */
+export interface CredentialRecord {
+  value: string;
+  version: number;
+  /** ms since epoch */
+  fetchedAt: number;
+  /** ms since epoch */
+  expiresAt: number;
+  endpoint: TokenEndpoint;
+  /** why it was fetched: schedule, cold, invalid-report, force, … */
+  source: string;
+}
+
+/** Which credential of an account a record holds. */
+export type CredentialKind = 'token';
+
+export interface CredentialChange {
+  appId: string;
+  kind: CredentialKind;
+  version: number;
+}
+
+export type ForceReservation =
+  | { granted: true; used: number }
+  | { granted: false; reason: 'budget' | 'spacing'; used: number; retryAfterMs: number };
+
+/**
+ * Where the token plane keeps shared state. Redis in a fleet; memory for one instance.
+ * Every key of an account carries the account's hash tag so one Redis Cluster slot holds them all.
+ */
+export interface TokenStore {
+  readonly description: string;
+  get(appId: string, kind: CredentialKind): Promise<CredentialRecord | null>;
+  /**
+   * Stores `record` only if the stored version is `expectedVersion` (0 when nothing is stored), then
+   * notifies every instance. Returns the record that is current afterwards.
+   */
+  compareAndSet(
+    appId: string,
+    kind: CredentialKind,
+    record: CredentialRecord,
+    expectedVersion: number,
+  ): Promise<{ stored: boolean; current: CredentialRecord | null }>;
+  /** Lease lock: granted to `owner` for `ttlMs` unless someone else holds it. */
+  tryLock(appId: string, name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases only if `owner` still holds it. */
+  releaseLock(appId: string, name: string, owner: string): Promise<boolean>;
+  /** Extends only if `owner` still holds it. */
+  extendLock(appId: string, name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Subscribes to changes made by any instance (including this one). Returns an unsubscribe function. */
+  onChange(listener: (change: CredentialChange) => void): () => void;
+  /** Adds to one of the account's daily counters (day = `YYYYMMDD` in China time) and returns the new value. */
+  incrementCounter(appId: string, day: string, field: string, by?: number): Promise<number>;
+  getCounters(appId: string, day: string): Promise<Record<string, number>>;
+  /** Atomically takes one force refresh from the daily budget, honouring the minimum spacing. */
+  reserveForce(appId: string, day: string, nowMs: number, dailyBudget: number, minIntervalMs: number): Promise<ForceReservation>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TokenStore = Symbol('TokenStore');
+
+export const FORCE_COUNTER = 'force_refresh';

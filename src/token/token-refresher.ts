@@ -1,0 +1,388 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { AccountConfig } from '../accounts/account-config';
+import { AccountRegistry } from '../accounts/account-registry';
+import { backoffMs, chinaDay } from '../common/time';
+import type { CredentialRecord, TokenStore } from '../store/token-store';
+import { AccountNotFoundError } from './errors/account-not-found.error';
+import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
+import { TokenUnavailableError } from './errors/token-unavailable.error';
+import { UpstreamTokenError } from './errors/upstream-token.error';
+import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore, TOKEN_LOCK } from './token.constants';
+import type { TokenPlaneOptions } from './token-plane-options';
+import { WechatTokenClient, type FetchedToken } from './wechat-token-client';
+
+/** What a refresh is for; it decides when the work is already done by someone else. */
+export type RefreshIntent =
+  | { kind: 'missing' } // a caller has no live token
+  | { kind: 'expiring' } // the schedule: the token is inside the refresh-ahead window
+  | { kind: 'invalid'; token: string } // a caller saw 40001/40014/42001 with this token
+  | { kind: 'force' }; // an operator asked for a new token
+
+export type RefreshOutcome = 'fresh' | 'refreshed' | 'stale-report' | 'false-report' | 'forced';
+
+export interface RefreshResult {
+  record: CredentialRecord;
+  outcome: RefreshOutcome;
+}
+
+export interface FailureState {
+  attempt: number;
+  at: number;
+  retryAt: number;
+  error: UpstreamTokenError;
+}
+
+const POLL_MS = 500;
+const VERIFIED_LIVE_MS = 60_000;
+
+/**
+ * Fetches tokens from WeChat so that the whole fleet makes the fewest calls: single-flight in the process,
+ * a lease lock across processes with a double check after taking it, compare-and-set writes, and backoff
+ * after failures. Callers never see an upstream error directly: they get TokenUnavailableError.
+ */
+@Injectable()
+export class TokenRefresher implements OnModuleDestroy {
+  private readonly logger = new Logger(TokenRefresher.name);
+  private readonly inFlight = new Map<string, Promise<RefreshResult>>();
+  private readonly failures = new Map<string, FailureState>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly verifiedLive = new Map<string, { value: string; until: number }>();
+  private readonly foreign = new Map<string, { count: number; lastAt: number }>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    @InjectTokenStore() private readonly store: TokenStore,
+    private readonly client: WechatTokenClient,
+    private readonly accounts: AccountRegistry,
+    @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
+  ) {
+    this.unsubscribe = store.onChange((change) => this.wake(change.appId));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+    for (const appId of this.waiters.keys()) this.wake(appId);
+  }
+
+  /** The token can still be handed out. */
+  usable(record: CredentialRecord | null, now = Date.now()): record is CredentialRecord {
+    return record !== null && record.expiresAt - now > this.options.minServeMs;
+  }
+
+  needsRefresh(record: CredentialRecord, now = Date.now()): boolean {
+    return record.expiresAt - now <= this.options.refreshAheadMs;
+  }
+
+  failureOf(appId: string): FailureState | undefined {
+    return this.failures.get(appId);
+  }
+
+  foreignInvalidationsOf(appId: string): { count: number; lastAt: number } | undefined {
+    return this.foreign.get(appId);
+  }
+
+  refreshing(appId: string): boolean {
+    for (const key of this.inFlight.keys()) if (key.startsWith(`${appId}|`)) return true;
+    return false;
+  }
+
+  /** Runs one refresh per account and intent at a time in this process; concurrent callers share it. */
+  refresh(appId: string, intent: RefreshIntent): Promise<RefreshResult> {
+    const account = this.accounts.get(appId);
+    if (!account) return Promise.reject(new AccountNotFoundError(appId));
+    const key = `${appId}|${intent.kind === 'invalid' ? `invalid:${intent.token}` : intent.kind === 'force' ? 'force' : 'refresh'}`;
+    let flight = this.inFlight.get(key);
+    if (!flight) {
+      flight = this.run(account, intent).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, flight);
+    }
+    return flight;
+  }
+
+  private async run(account: AccountConfig, intent: RefreshIntent): Promise<RefreshResult> {
+    const { appId } = account;
+    const deadline = Date.now() + this.options.waitTimeoutMs;
+    const owner = `${this.options.instanceId}:${randomUUID()}`;
+    for (;;) {
+      const done = this.satisfied(intent, await this.read(appId));
+      if (done) return done;
+      if (intent.kind !== 'force') this.throwIfBackingOff(appId);
+      if (await this.tryLock(appId, owner)) {
+        const watchdog = setInterval(() => {
+          this.store.extendLock(appId, TOKEN_LOCK, owner, this.options.lockTtlMs).catch(() => undefined);
+        }, this.options.lockTtlMs / 3);
+        try {
+          const current = await this.read(appId);
+          return this.satisfied(intent, current) ?? (await this.underLock(account, intent, current));
+        } finally {
+          clearInterval(watchdog);
+          await this.store.releaseLock(appId, TOKEN_LOCK, owner).catch((error: Error) => {
+            this.logger.warn(`could not release the refresh lock of ${appId} (${error.message}); it expires by itself`);
+          });
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TokenUnavailableError(appId, 'timed out waiting for another instance to refresh the token');
+      }
+      await this.waitForChange(appId, Math.min(POLL_MS, left));
+    }
+  }
+
+  private async read(appId: string): Promise<CredentialRecord | null> {
+    try {
+      return await this.store.get(appId, 'token');
+    } catch (error) {
+      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
+    }
+  }
+
+  private async tryLock(appId: string, owner: string): Promise<boolean> {
+    try {
+      return await this.store.tryLock(appId, TOKEN_LOCK, owner, this.options.lockTtlMs);
+    } catch (error) {
+      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
+    }
+  }
+
+  /** The double check: returns a result when the store already holds what this intent wants. */
+  private satisfied(intent: RefreshIntent, record: CredentialRecord | null): RefreshResult | undefined {
+    const now = Date.now();
+    switch (intent.kind) {
+      case 'missing':
+        return this.usable(record, now) ? { record, outcome: 'fresh' } : undefined;
+      case 'expiring':
+        return this.usable(record, now) && !this.needsRefresh(record, now) ? { record, outcome: 'fresh' } : undefined;
+      case 'invalid': {
+        if (!this.usable(record, now)) return undefined;
+        if (record.value !== intent.token) return { record, outcome: 'stale-report' };
+        const verified = this.verifiedLive.get(record.value);
+        return verified && verified.until > now ? { record, outcome: 'false-report' } : undefined;
+      }
+      case 'force':
+        return undefined;
+    }
+  }
+
+  private throwIfBackingOff(appId: string): void {
+    const failure = this.failures.get(appId);
+    const now = Date.now();
+    if (failure && failure.retryAt > now) {
+      throw new TokenUnavailableError(
+        appId,
+        `${failure.error.message}; next attempt in ${Math.ceil((failure.retryAt - now) / 1000)} s`,
+        failure.error.errcode,
+        failure.retryAt - now,
+      );
+    }
+  }
+
+  private async underLock(account: AccountConfig, intent: RefreshIntent, current: CredentialRecord | null): Promise<RefreshResult> {
+    switch (intent.kind) {
+      case 'missing':
+      case 'expiring':
+        return { record: await this.fetchAndStore(account, current, false, intent.kind), outcome: 'refreshed' };
+      case 'force':
+        await this.reserveForce(account.appId);
+        return {
+          record: await this.fetchAndStore(account, current, account.tokenEndpoint === 'stable', 'operator'),
+          outcome: 'forced',
+        };
+      case 'invalid':
+        return this.compareAndRefresh(account, intent.token, current);
+    }
+  }
+
+  /**
+   * The reported token is still the current one. Legacy: probe first (a legacy call rotates and spends quota).
+   * Stable: re-query in normal mode; only when WeChat hands back the very token reported bad, probe it, and
+   * force a refresh only if the probe proves it dead.
+   */
+  private async compareAndRefresh(account: AccountConfig, token: string, current: CredentialRecord | null): Promise<RefreshResult> {
+    const { appId } = account;
+    if (account.tokenEndpoint === 'legacy') {
+      const probe = await this.probe(appId, token);
+      if (probe === 'alive' && current) return this.falseReport(appId, current);
+      if (probe === 'dead') this.noteDeath(appId, current, 'it died before its own expiry');
+      return { record: await this.fetchAndStore(account, current, false, 'invalid-report'), outcome: 'refreshed' };
+    }
+    const fetched = await this.fetchUpstream(account, false);
+    if (fetched.accessToken !== token) {
+      this.noteDeath(appId, current, 'WeChat issued a new stable token early, so someone force-refreshed it');
+      return { record: await this.save(account, current, fetched, 'invalid-report'), outcome: 'refreshed' };
+    }
+    const probe = await this.probe(appId, token);
+    if (probe !== 'dead') {
+      if (probe === 'unknown') this.logger.warn(`could not verify the reported token of ${appId}; keeping it`);
+      const record = await this.save(account, current, fetched, 'invalid-report');
+      return this.falseReport(appId, record, probe === 'alive');
+    }
+    this.logger.warn(`WeChat hands back a dead stable token of ${appId} in normal mode; forcing a refresh`);
+    try {
+      await this.reserveForce(appId);
+    } catch (error) {
+      if (error instanceof ForceRefreshRefusedError) {
+        throw new TokenUnavailableError(appId, `the token is dead and ${error.message}`, undefined, error.retryAfterMs || undefined);
+      }
+      throw error;
+    }
+    return { record: await this.fetchAndStore(account, current, true, 'invalid-report'), outcome: 'forced' };
+  }
+
+  private falseReport(appId: string, record: CredentialRecord, verified = true): RefreshResult {
+    if (verified) this.verifiedLive.set(record.value, { value: record.value, until: Date.now() + VERIFIED_LIVE_MS });
+    this.count(appId, COUNTERS.reportsFalse);
+    this.logger.log(`a report that the token of ${appId} is invalid was false: WeChat still accepts it`);
+    return { record, outcome: 'false-report' };
+  }
+
+  /** A token we still held as current is dead: if it was young, someone outside the hub killed it. */
+  private noteDeath(appId: string, current: CredentialRecord | null, how: string): void {
+    this.count(appId, COUNTERS.reportsAccepted);
+    if (!current) return;
+    const now = Date.now();
+    const young = now - current.fetchedAt < (current.expiresAt - current.fetchedAt) / 2;
+    if (!young) return;
+    const previous = this.foreign.get(appId);
+    this.foreign.set(appId, { count: (previous?.count ?? 0) + 1, lastAt: now });
+    this.count(appId, COUNTERS.foreignInvalidations);
+    this.logger.warn(
+      `foreign invalidation of ${appId}: token version ${current.version} was ${Math.round((now - current.fetchedAt) / 1000)} s old and ${how}. ` +
+        'Another environment, a stray SDK or the console is fetching tokens for this AppID: make wxhub the only one.',
+    );
+  }
+
+  private async reserveForce(appId: string): Promise<void> {
+    const now = Date.now();
+    const reservation = await this.store.reserveForce(
+      appId,
+      chinaDay(now),
+      now,
+      this.options.forceDailyBudget,
+      this.options.forceMinIntervalMs,
+    );
+    if (!reservation.granted) {
+      this.logger.warn(`force refresh of ${appId} refused: ${reservation.reason} (${reservation.used} used today)`);
+      throw new ForceRefreshRefusedError(appId, reservation.reason, reservation.retryAfterMs);
+    }
+  }
+
+  private async probe(appId: string, token: string): Promise<'alive' | 'dead' | 'unknown'> {
+    this.count(appId, COUNTERS.probes);
+    return this.client.probe(token);
+  }
+
+  private async fetchUpstream(account: AccountConfig, force: boolean): Promise<FetchedToken & { startedAt: number }> {
+    const { appId } = account;
+    const startedAt = Date.now();
+    this.count(
+      appId,
+      force ? COUNTERS.forceCalls : account.tokenEndpoint === 'stable' ? COUNTERS.stableCalls : COUNTERS.legacyCalls,
+    );
+    try {
+      const fetched = await this.client.fetchToken(account, force);
+      this.failures.delete(appId);
+      return { ...fetched, startedAt };
+    } catch (error) {
+      const failure = this.recordFailure(appId, error);
+      throw new TokenUnavailableError(appId, failure.error.message, failure.error.errcode, failure.retryAt - Date.now());
+    }
+  }
+
+  private async fetchAndStore(
+    account: AccountConfig,
+    current: CredentialRecord | null,
+    force: boolean,
+    source: string,
+  ): Promise<CredentialRecord> {
+    return this.save(account, current, await this.fetchUpstream(account, force), source);
+  }
+
+  /** Compare-and-set: a write based on an older version never overwrites a newer token. */
+  private async save(
+    account: AccountConfig,
+    current: CredentialRecord | null,
+    fetched: FetchedToken & { startedAt: number },
+    source: string,
+  ): Promise<CredentialRecord> {
+    const same = current?.value === fetched.accessToken;
+    const record: CredentialRecord = {
+      value: fetched.accessToken,
+      version: same && current ? current.version : (current?.version ?? 0) + 1,
+      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
+      // measured from when the request left, so our expiry is never later than WeChat's
+      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
+      endpoint: account.tokenEndpoint,
+      source,
+    };
+    let result;
+    try {
+      result = await this.store.compareAndSet(account.appId, 'token', record, current?.version ?? 0);
+    } catch (error) {
+      throw new TokenUnavailableError(account.appId, `the token store is unreachable (${(error as Error).message})`);
+    }
+    if (!result.stored) {
+      this.logger.warn(`a newer token of ${account.appId} was stored meanwhile (version ${result.current?.version}); keeping it`);
+      return result.current && this.usable(result.current) ? result.current : record;
+    }
+    if (!same) {
+      this.logger.log(
+        `token of ${account.appId} refreshed: version ${record.version}, ${fetched.expiresInSeconds} s, ${account.tokenEndpoint} endpoint, ${source}`,
+      );
+    }
+    return record;
+  }
+
+  private recordFailure(appId: string, error: unknown): FailureState {
+    const upstream =
+      error instanceof UpstreamTokenError ? error : new UpstreamTokenError('network', 'unexpected failure of the token call');
+    const previous = this.failures.get(appId);
+    const attempt = (previous?.attempt ?? 0) + 1;
+    const delay =
+      upstream.kind === 'configuration'
+        ? backoffMs(attempt - 1, 60_000, 30 * 60_000)
+        : upstream.kind === 'quota'
+          ? backoffMs(attempt - 1, 5 * 60_000, 60 * 60_000)
+          : backoffMs(attempt - 1, 1_000, 30_000);
+    const now = Date.now();
+    const failure: FailureState = { attempt, at: now, retryAt: now + delay, error: upstream };
+    this.failures.set(appId, failure);
+    const message = `token call for ${appId} failed (attempt ${attempt}): ${upstream.message}; next attempt in ${Math.ceil(delay / 1000)} s`;
+    if (upstream.kind === 'configuration' || upstream.kind === 'quota') {
+      this.logger.error(`${message}. This needs a fix in the account settings or the WeChat console.`);
+    } else {
+      this.logger.warn(message);
+    }
+    return failure;
+  }
+
+  private count(appId: string, field: string): void {
+    this.store.incrementCounter(appId, chinaDay(Date.now()), field).catch(() => undefined);
+  }
+
+  private waitForChange(appId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(appId);
+      if (!set) {
+        set = new Set();
+        this.waiters.set(appId, set);
+      }
+      const waiters = set;
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
+
+  private wake(appId: string): void {
+    const set = this.waiters.get(appId);
+    if (!set) return;
+    this.waiters.delete(appId);
+    for (const done of set) done();
+  }
+}

@@ -1,0 +1,283 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { AccountRegistry } from '../accounts/account-registry';
+import { chinaDay } from '../common/time';
+import type { CredentialRecord, TokenStore } from '../store/token-store';
+import { FORCE_COUNTER } from '../store/token-store';
+import { TokenUnavailableError } from './errors/token-unavailable.error';
+import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
+import type { TokenPlaneOptions } from './token-plane-options';
+import { TokenRefresher, type RefreshOutcome } from './token-refresher';
+import { TokenScheduler } from './token-scheduler';
+
+/** An access_token as handed out by the hub. */
+export interface AccessToken {
+  /** The token to put in `?access_token=`. */
+  readonly value: string;
+  /** Grows by one each time the account's token changes. */
+  readonly version: number;
+  /** When WeChat stops accepting it (measured conservatively from when the request left). */
+  readonly expiresAt: Date;
+}
+
+/** The state of one account, as shown to operators. Never a secret, never a token. */
+export interface AccountTokenState {
+  appId: string;
+  endpoint: 'stable' | 'legacy';
+  messageMode: 'plain' | 'compatible' | 'safe';
+  status: 'live' | 'refreshing' | 'failing' | 'missing';
+  version: number | null;
+  fetchedAt: string | null;
+  expiresAt: string | null;
+  expiresIn: number | null;
+  nextRefreshAt: string | null;
+  source: string | null;
+  upstreamCallsToday: { token: number; stableToken: number; stableTokenForce: number; probes: number };
+  forceRefreshBudgetLeft: number;
+  invalidReportsToday: { accepted: number; stale: number; false: number };
+  foreignInvalidationsToday: number;
+  lastError: { message: string; errcode: number | null; at: string; nextAttemptAt: string } | null;
+}
+
+interface L1Entry {
+  record: CredentialRecord;
+  token: AccessToken;
+  /** Trusted without asking the store until then. */
+  checkedUntil: number;
+}
+
+/**
+ * The token plane's public face: every caller in every process gets the one current access_token of an
+ * account. Reads come from an in-process copy (a few seconds old at most, dropped at once when any instance
+ * changes the token), then the shared store, and wait on a refresh only when no live token exists.
+ */
+@Injectable()
+export class TokenService implements OnModuleDestroy {
+  private readonly logger = new Logger(TokenService.name);
+  private readonly l1 = new Map<string, L1Entry>();
+  private readonly reads = new Map<string, Promise<CredentialRecord | null>>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    @InjectTokenStore() private readonly store: TokenStore,
+    private readonly refresher: TokenRefresher,
+    private readonly accounts: AccountRegistry,
+    private readonly scheduler: TokenScheduler,
+    @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
+  ) {
+    this.unsubscribe = store.onChange((change) => {
+      const entry = this.l1.get(change.appId);
+      if (entry && entry.record.version <= change.version) entry.checkedUntil = 0;
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
+
+  /** The current access_token of `appId`. Throws TokenUnavailableError when none can be had in time. */
+  async getAccessToken(appId: string): Promise<string> {
+    const entry = this.l1.get(appId);
+    if (entry && Date.now() < entry.checkedUntil) return entry.token.value;
+    return (await this.readSlow(appId)).value;
+  }
+
+  /** Like getAccessToken, with the version and expiry. */
+  async getToken(appId: string): Promise<AccessToken> {
+    const entry = this.l1.get(appId);
+    if (entry && Date.now() < entry.checkedUntil) return entry.token;
+    return this.readSlow(appId);
+  }
+
+  /**
+   * A caller saw 40001/40014/42001 with `token`. Refreshes only if it is still the current token
+   * (compare-and-refresh; concurrent reports of one token share one refresh) and returns the token to use now.
+   */
+  async reportInvalid(appId: string, token: string): Promise<AccessToken> {
+    return (await this.reportInvalidWithOutcome(appId, token)).token;
+  }
+
+  /** reportInvalid, also telling what the report led to. */
+  async reportInvalidWithOutcome(appId: string, token: string): Promise<{ token: AccessToken; outcome: RefreshOutcome }> {
+    this.accounts.getOrThrow(appId);
+    const entry = this.l1.get(appId);
+    if (entry && entry.record.value === token) entry.checkedUntil = 0;
+    const result = await this.refresher.refresh(appId, { kind: 'invalid', token });
+    if (result.outcome === 'stale-report') this.count(appId, COUNTERS.reportsStale);
+    return { token: this.remember(appId, result.record).token, outcome: result.outcome };
+  }
+
+  /**
+   * An operator's forced refresh: spends one of the account's daily force refreshes (20 a day, 30 s apart).
+   * Throws ForceRefreshRefusedError when the budget or spacing forbids it.
+   */
+  async forceRefresh(appId: string): Promise<AccessToken> {
+    this.accounts.getOrThrow(appId);
+    const result = await this.refresher.refresh(appId, { kind: 'force' });
+    return this.remember(appId, result.record).token;
+  }
+
+  /** For health checks: whether an account holds a live token, is getting one, or is failing. */
+  async status(appId: string): Promise<AccountTokenState['status']> {
+    const live = await this.peek(appId).catch(() => null);
+    if (live) return 'live';
+    if (this.refresher.refreshing(appId)) return 'refreshing';
+    return this.refresher.failureOf(appId) ? 'failing' : 'missing';
+  }
+
+  /** Throws when the shared store cannot be reached. */
+  async pingStore(): Promise<void> {
+    await this.store.ping();
+  }
+
+  /** The last known live token without triggering a refresh. */
+  async peek(appId: string): Promise<AccessToken | null> {
+    const record = await this.readShared(appId);
+    return this.refresher.usable(record) ? this.remember(appId, record).token : null;
+  }
+
+  /** Every account's state for operators. */
+  async describeAccounts(): Promise<AccountTokenState[]> {
+    const day = chinaDay(Date.now());
+    return Promise.all(
+      this.accounts.list().map(async (account): Promise<AccountTokenState> => {
+        const [record, counters] = await Promise.all([
+          this.readShared(account.appId).catch(() => this.l1.get(account.appId)?.record ?? null),
+          this.store.getCounters(account.appId, day).catch(() => ({}) as Record<string, number>),
+        ]);
+        const now = Date.now();
+        const failure = this.refresher.failureOf(account.appId);
+        const next = this.scheduler.nextRefreshAt(account.appId);
+        const live = this.refresher.usable(record, now);
+        const c = (field: string): number => counters[field] ?? 0;
+        return {
+          appId: account.appId,
+          endpoint: account.tokenEndpoint,
+          messageMode: account.messageMode,
+          status: live ? 'live' : this.refresher.refreshing(account.appId) ? 'refreshing' : failure ? 'failing' : 'missing',
+          version: record?.version ?? null,
+          fetchedAt: record ? new Date(record.fetchedAt).toISOString() : null,
+          expiresAt: record ? new Date(record.expiresAt).toISOString() : null,
+          expiresIn: record ? Math.max(0, Math.floor((record.expiresAt - now) / 1000)) : null,
+          nextRefreshAt: next ? new Date(next).toISOString() : null,
+          source: record?.source ?? null,
+          upstreamCallsToday: {
+            token: c(COUNTERS.legacyCalls),
+            stableToken: c(COUNTERS.stableCalls),
+            stableTokenForce: c(COUNTERS.forceCalls),
+            probes: c(COUNTERS.probes),
+          },
+          forceRefreshBudgetLeft: Math.max(0, this.options.forceDailyBudget - c(FORCE_COUNTER)),
+          invalidReportsToday: {
+            accepted: c(COUNTERS.reportsAccepted),
+            stale: c(COUNTERS.reportsStale),
+            false: c(COUNTERS.reportsFalse),
+          },
+          foreignInvalidationsToday: c(COUNTERS.foreignInvalidations),
+          lastError: failure
+            ? {
+                message: failure.error.message,
+                errcode: failure.error.errcode ?? null,
+                at: new Date(failure.at).toISOString(),
+                nextAttemptAt: new Date(failure.retryAt).toISOString(),
+              }
+            : null,
+        };
+      }),
+    );
+  }
+
+  /** Where the shared state lives (for operators). */
+  get storeDescription(): string {
+    return this.store.description;
+  }
+
+  /** Drops the in-process copy of a removed account. */
+  forget(appId: string): void {
+    this.l1.delete(appId);
+  }
+
+  private async readSlow(appId: string): Promise<AccessToken> {
+    this.accounts.getOrThrow(appId);
+    const record = await this.readShared(appId);
+    const now = Date.now();
+    if (this.refresher.usable(record, now)) {
+      if (this.refresher.needsRefresh(record, now)) this.refreshInBackground(appId);
+      return this.remember(appId, record).token;
+    }
+    const result = await this.refresher.refresh(appId, { kind: 'missing' });
+    return this.remember(appId, result.record).token;
+  }
+
+  /**
+   * One store read per account at a time. When the store fails, the last known live token is served and
+   * the store is asked again a second later; with no live token the caller gets TokenUnavailableError.
+   */
+  private readShared(appId: string): Promise<CredentialRecord | null> {
+    let read = this.reads.get(appId);
+    if (read) return read;
+    read = this.store
+      .get(appId, 'token')
+      .then(
+        (record) => {
+          const entry = this.l1.get(appId);
+          if (entry && this.refresher.usable(entry.record) && (!record || record.version < entry.record.version)) {
+            this.repairStore(appId, entry.record, record);
+            return entry.record;
+          }
+          if (record) this.remember(appId, record);
+          return record;
+        },
+        (error: Error) => {
+          const entry = this.l1.get(appId);
+          if (entry && this.refresher.usable(entry.record)) {
+            entry.checkedUntil = Date.now() + 1000;
+            return entry.record;
+          }
+          throw new TokenUnavailableError(appId, `the token store is unreachable (${error.message})`);
+        },
+      )
+      .finally(() => this.reads.delete(appId));
+    this.reads.set(appId, read);
+    return read;
+  }
+
+  /** The store lost a newer token we still hold (e.g. a failover dropped the last write): put it back. */
+  private repairStore(appId: string, mine: CredentialRecord, stored: CredentialRecord | null): void {
+    this.store
+      .compareAndSet(appId, 'token', mine, stored?.version ?? 0)
+      .then(({ stored: ok }) => {
+        if (ok) this.logger.warn(`the store had lost token version ${mine.version} of ${appId}; restored it`);
+      })
+      .catch(() => undefined);
+  }
+
+  private remember(appId: string, record: CredentialRecord): L1Entry {
+    // never trusted past the refresh-ahead point, so the slow path notices the window and kicks a refresh
+    const checkedUntil = Math.min(
+      Date.now() + this.options.l1TtlMs,
+      record.expiresAt - Math.max(this.options.refreshAheadMs, this.options.minServeMs),
+    );
+    const existing = this.l1.get(appId);
+    if (
+      existing &&
+      existing.record.value === record.value &&
+      existing.record.version === record.version &&
+      existing.record.expiresAt === record.expiresAt
+    ) {
+      existing.checkedUntil = checkedUntil;
+      return existing;
+    }
+    const token = Object.freeze({ value: record.value, version: record.version, expiresAt: new Date(record.expiresAt) });
+    const entry: L1Entry = { record, token, checkedUntil };
+    this.l1.set(appId, entry);
+    return entry;
+  }
+
+  private refreshInBackground(appId: string): void {
+    this.refresher.refresh(appId, { kind: 'expiring' }).catch(() => undefined);
+  }
+
+  private count(appId: string, field: string): void {
+    this.store.incrementCounter(appId, chinaDay(Date.now()), field).catch(() => undefined);
+  }
+}

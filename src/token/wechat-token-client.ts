@@ -1,0 +1,121 @@
+import { errors as undiciErrors, Pool } from 'undici';
+import type { AccountConfig } from '../accounts/account-config';
+import { UpstreamTokenError } from './errors/upstream-token.error';
+
+export interface FetchedToken {
+  accessToken: string;
+  expiresInSeconds: number;
+}
+
+export type ProbeResult = 'alive' | 'dead' | 'unknown';
+
+const TOKEN_DEAD_ERRCODES = new Set([40001, 40014, 42001]);
+
+/**
+ * Talks to WeChat's token endpoints. Request URLs carry the AppSecret (legacy endpoint), so neither a URL nor
+ * an undici error message ever leaves this class: failures become UpstreamTokenError with a safe message.
+ */
+export class WechatTokenClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {
+    const url = new URL(baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: 16,
+      connectTimeout: Math.min(timeoutMs, 3000),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** Normal mode for stable tokens unless `force`; a legacy call always rotates the token. */
+  async fetchToken(account: AccountConfig, force = false): Promise<FetchedToken> {
+    const body =
+      account.tokenEndpoint === 'stable'
+        ? await this.call('POST', '/cgi-bin/stable_token', {
+            grant_type: 'client_credential',
+            appid: account.appId,
+            secret: account.appSecret,
+            force_refresh: force,
+          })
+        : await this.call(
+            'GET',
+            `/cgi-bin/token?grant_type=client_credential&appid=${encodeURIComponent(account.appId)}&secret=${encodeURIComponent(account.appSecret)}`,
+          );
+    const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
+    if (errcode !== 0) throw UpstreamTokenError.fromErrcode(errcode, String(body.errmsg ?? ''));
+    const accessToken = body.access_token;
+    const expiresIn = Number(body.expires_in);
+    if (typeof accessToken !== 'string' || !accessToken || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+      throw new UpstreamTokenError('http', 'WeChat answered the token call without access_token/expires_in');
+    }
+    return { accessToken, expiresInSeconds: expiresIn };
+  }
+
+  /** A cheap business call (`getcallbackip`) that tells whether WeChat still accepts a token. */
+  async probe(accessToken: string): Promise<ProbeResult> {
+    try {
+      const body = await this.call('GET', `/cgi-bin/getcallbackip?access_token=${encodeURIComponent(accessToken)}`);
+      const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
+      if (errcode === 0) return 'alive';
+      return TOKEN_DEAD_ERRCODES.has(errcode) ? 'dead' : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, json?: unknown): Promise<Record<string, unknown>> {
+    let response;
+    try {
+      response = await this.pool.request({
+        method,
+        path: this.basePath + path,
+        headers: json === undefined ? {} : { 'content-type': 'application/json' },
+        body: json === undefined ? undefined : JSON.stringify(json),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw toSafeError(error, this.timeoutMs);
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw toSafeError(error, this.timeoutMs);
+    }
+    if (response.statusCode >= 500) throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
+    if (response.statusCode !== 200) throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    throw new UpstreamTokenError('http', 'WeChat answered with a body that is not JSON');
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+function toSafeError(error: unknown, timeoutMs: number): UpstreamTokenError {
+  const name = (error as Error | undefined)?.name ?? '';
+  if (
+    name === 'TimeoutError' ||
+    name === 'AbortError' ||
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamTokenError('timeout', `WeChat did not answer within ${timeoutMs} ms`);
+  }
+  const code = (error as { code?: string } | undefined)?.code;
+  return new UpstreamTokenError('network', `cannot reach WeChat${code ? ` (${code})` : ''}`);
+}
