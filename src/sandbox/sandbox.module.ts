@@ -20,6 +20,8 @@ async function startSandbox(config: WxhubConfig): Promise<SandboxRuntime> {
   const simulator = new WechatSimulator({
     apps: config.accounts.map(({ appId, appSecret }) => ({ appId, appSecret })),
     tokenLifetimeSeconds: config.sandbox.tokenLifetimeSeconds,
+    // WeChat's 5 minutes of 2 hours, scaled when a shorter demo lifetime is configured
+    overlapSeconds: Math.min(300, Math.floor(config.sandbox.tokenLifetimeSeconds / 24)),
   });
   const baseUrl = await simulator.listen(config.sandbox.port, '127.0.0.1');
   new Logger('Sandbox').warn(

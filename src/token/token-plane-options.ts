@@ -48,17 +48,18 @@ export interface TokenPlaneOptions {
 }
 
 export function resolveTokenPlaneOptions(options: TokenModuleOptions): TokenPlaneOptions {
+  const refreshAheadMs = (options.refreshAheadSeconds ?? 240) * 1000;
   return {
     keyPrefix: options.keyPrefix ?? 'wxhub',
     apiBaseUrl: options.apiBaseUrl ?? 'https://api.weixin.qq.com',
-    refreshAheadMs: (options.refreshAheadSeconds ?? 240) * 1000,
+    refreshAheadMs,
     lockTtlMs: options.lockTtlMs ?? 10_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 10_000,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 5_000,
     forceDailyBudget: options.forceDailyBudget ?? 20,
     forceMinIntervalMs: (options.forceMinIntervalSeconds ?? 30) * 1000,
     l1TtlMs: options.l1TtlMs ?? 3_000,
-    minServeMs: 3_000,
+    minServeMs: Math.min(3_000, refreshAheadMs / 4),
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
   };
 }

@@ -15,7 +15,7 @@ import { WechatTokenClient, type FetchedToken } from './wechat-token-client';
 /** What a refresh is for; it decides when the work is already done by someone else. */
 export type RefreshIntent =
   | { kind: 'missing' } // a caller has no live token
-  | { kind: 'expiring' } // the schedule: the token is inside the refresh-ahead window
+  | { kind: 'expiring'; horizonMs?: number } // the schedule: the token has less than horizonMs (default: refresh-ahead) left
   | { kind: 'invalid'; token: string } // a caller saw 40001/40014/42001 with this token
   | { kind: 'force' }; // an operator asked for a new token
 
@@ -34,7 +34,8 @@ export interface FailureState {
 }
 
 const POLL_MS = 500;
-const VERIFIED_LIVE_MS = 60_000;
+/** A probe's "alive" verdict absorbs further reports of the same token for this long. */
+const VERIFIED_LIVE_MS = 5_000;
 
 /**
  * Fetches tokens from WeChat so that the whole fleet makes the fewest calls: single-flight in the process,
@@ -70,8 +71,8 @@ export class TokenRefresher implements OnModuleDestroy {
     return record !== null && record.expiresAt - now > this.options.minServeMs;
   }
 
-  needsRefresh(record: CredentialRecord, now = Date.now()): boolean {
-    return record.expiresAt - now <= this.options.refreshAheadMs;
+  needsRefresh(record: CredentialRecord, now = Date.now(), horizonMs = this.options.refreshAheadMs): boolean {
+    return record.expiresAt - now <= horizonMs;
   }
 
   failureOf(appId: string): FailureState | undefined {
@@ -153,7 +154,9 @@ export class TokenRefresher implements OnModuleDestroy {
       case 'missing':
         return this.usable(record, now) ? { record, outcome: 'fresh' } : undefined;
       case 'expiring':
-        return this.usable(record, now) && !this.needsRefresh(record, now) ? { record, outcome: 'fresh' } : undefined;
+        return this.usable(record, now) && !this.needsRefresh(record, now, intent.horizonMs)
+          ? { record, outcome: 'fresh' }
+          : undefined;
       case 'invalid': {
         if (!this.usable(record, now)) return undefined;
         if (record.value !== intent.token) return { record, outcome: 'stale-report' };
@@ -207,7 +210,7 @@ export class TokenRefresher implements OnModuleDestroy {
       if (probe === 'dead') this.noteDeath(appId, current, 'it died before its own expiry');
       return { record: await this.fetchAndStore(account, current, false, 'invalid-report'), outcome: 'refreshed' };
     }
-    const fetched = await this.fetchUpstream(account, false);
+    const fetched = await this.fetchUpstream(account, current, false);
     if (fetched.accessToken !== token) {
       this.noteDeath(appId, current, 'WeChat issued a new stable token early, so someone force-refreshed it');
       return { record: await this.save(account, current, fetched, 'invalid-report'), outcome: 'refreshed' };
@@ -273,7 +276,11 @@ export class TokenRefresher implements OnModuleDestroy {
     return this.client.probe(token);
   }
 
-  private async fetchUpstream(account: AccountConfig, force: boolean): Promise<FetchedToken & { startedAt: number }> {
+  private async fetchUpstream(
+    account: AccountConfig,
+    current: CredentialRecord | null,
+    force: boolean,
+  ): Promise<FetchedToken & { startedAt: number }> {
     const { appId } = account;
     const startedAt = Date.now();
     this.count(
@@ -285,7 +292,7 @@ export class TokenRefresher implements OnModuleDestroy {
       this.failures.delete(appId);
       return { ...fetched, startedAt };
     } catch (error) {
-      const failure = this.recordFailure(appId, error);
+      const failure = this.recordFailure(appId, error, current);
       throw new TokenUnavailableError(appId, failure.error.message, failure.error.errcode, failure.retryAt - Date.now());
     }
   }
@@ -296,7 +303,7 @@ export class TokenRefresher implements OnModuleDestroy {
     force: boolean,
     source: string,
   ): Promise<CredentialRecord> {
-    return this.save(account, current, await this.fetchUpstream(account, force), source);
+    return this.save(account, current, await this.fetchUpstream(account, current, force), source);
   }
 
   /** Compare-and-set: a write based on an older version never overwrites a newer token. */
@@ -334,7 +341,7 @@ export class TokenRefresher implements OnModuleDestroy {
     return record;
   }
 
-  private recordFailure(appId: string, error: unknown): FailureState {
+  private recordFailure(appId: string, error: unknown, current: CredentialRecord | null): FailureState {
     const upstream =
       error instanceof UpstreamTokenError ? error : new UpstreamTokenError('network', 'unexpected failure of the token call');
     const previous = this.failures.get(appId);
@@ -344,7 +351,7 @@ export class TokenRefresher implements OnModuleDestroy {
         ? backoffMs(attempt - 1, 60_000, 30 * 60_000)
         : upstream.kind === 'quota'
           ? backoffMs(attempt - 1, 5 * 60_000, 60 * 60_000)
-          : backoffMs(attempt - 1, 1_000, 30_000);
+          : this.transientDelay(attempt, current);
     const now = Date.now();
     const failure: FailureState = { attempt, at: now, retryAt: now + delay, error: upstream };
     this.failures.set(appId, failure);
@@ -355,6 +362,17 @@ export class TokenRefresher implements OnModuleDestroy {
       this.logger.warn(message);
     }
     return failure;
+  }
+
+  /**
+   * Capped exponential backoff, but never so long that the current token dies first: at most half of the
+   * time it can still be served, so a short outage inside the refresh window costs callers nothing.
+   */
+  private transientDelay(attempt: number, current: CredentialRecord | null): number {
+    const delay = backoffMs(attempt - 1, 1_000, 30_000);
+    if (!current) return delay;
+    const servable = current.expiresAt - this.options.minServeMs - Date.now();
+    return servable > 0 ? Math.max(250, Math.min(delay, servable / 2)) : delay;
   }
 
   private count(appId: string, field: string): void {

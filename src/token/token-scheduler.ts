@@ -7,8 +7,9 @@ import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
 import { TokenRefresher } from './token-refresher';
 
-const MIN_GAP_MS = 2_000;
 const STORE_RETRY_MS = 2_000;
+/** WeChat rotates a stable token only in its last 5 minutes: refreshing earlier just returns the same token. */
+const STABLE_ROTATION_WINDOW_MS = 300_000;
 
 /**
  * Proactive refresh: one timer per account, set from the stored record's own expiresAt minus the refresh-ahead
@@ -19,7 +20,7 @@ const STORE_RETRY_MS = 2_000;
 @Injectable()
 export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TokenScheduler.name);
-  private readonly planned = new Map<string, { at: number; version: number | null }>();
+  private readonly planned = new Map<string, { at: number; version: number | null; horizonMs: number }>();
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
@@ -66,7 +67,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       record = await this.store.get(appId, 'token');
     } catch (error) {
       this.logger.warn(`cannot read the token of ${appId} to plan its refresh (${(error as Error).message})`);
-      this.schedule(appId, Date.now() + STORE_RETRY_MS, null);
+      this.schedule(appId, Date.now() + STORE_RETRY_MS, null, this.options.refreshAheadMs);
       return;
     }
     this.plan(appId, record);
@@ -75,32 +76,38 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private plan(appId: string, record: CredentialRecord | null): void {
     const now = Date.now();
     const version = record ? record.version : null;
+    const ahead = this.options.refreshAheadMs;
     if (!this.refresher.usable(record, now)) {
-      this.schedule(appId, now, version);
+      this.schedule(appId, now, version, ahead);
       return;
     }
-    const jitter = Math.random() * Math.min(30_000, this.options.refreshAheadMs / 4);
-    const at = Math.max(record.expiresAt - this.options.refreshAheadMs - jitter, now + MIN_GAP_MS);
-    this.schedule(appId, at, record.version);
+    let maxJitter = Math.min(30_000, ahead / 4);
+    if (record.endpoint === 'stable') maxJitter = Math.min(maxJitter, Math.max(0, STABLE_ROTATION_WINDOW_MS - 10_000 - ahead));
+    const horizonMs = ahead + Math.random() * maxJitter;
+    // not sooner than a quarter of the window from now, so a token WeChat did not rotate yet causes no hot loop
+    const at = Math.max(record.expiresAt - horizonMs, now + Math.min(10_000, ahead / 4));
+    this.schedule(appId, at, record.version, horizonMs);
   }
 
-  private schedule(appId: string, at: number, version: number | null): void {
+  private schedule(appId: string, at: number, version: number | null, horizonMs: number): void {
     if (this.stopped || !this.accounts.get(appId)) return;
     this.clear(appId);
-    this.planned.set(appId, { at, version });
+    this.planned.set(appId, { at, version, horizonMs });
     const timer = setTimeout(() => void this.fire(appId), Math.max(0, at - Date.now()));
     this.schedulerRegistry.addTimeout(this.timerName(appId), timer);
   }
 
   private async fire(appId: string): Promise<void> {
     this.schedulerRegistry.deleteTimeout(this.timerName(appId));
+    // a little slack: the timer may fire a few ms late, never early
+    const horizonMs = (this.planned.get(appId)?.horizonMs ?? this.options.refreshAheadMs) + 250;
     try {
-      const result = await this.refresher.refresh(appId, { kind: 'expiring' });
+      const result = await this.refresher.refresh(appId, { kind: 'expiring', horizonMs });
       this.plan(appId, result.record);
     } catch (error) {
       const retryAfter =
         error instanceof TokenUnavailableError && error.retryAfterMs ? error.retryAfterMs : STORE_RETRY_MS;
-      this.schedule(appId, Date.now() + Math.max(retryAfter, 250), null);
+      this.schedule(appId, Date.now() + Math.max(retryAfter, 250), null, this.options.refreshAheadMs);
     }
   }
 
