@@ -124,10 +124,15 @@ function readEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
 /** Parses and validates accounts given as JSON (WECHAT_ACCOUNTS) or YAML/JSON text (WECHAT_ACCOUNTS_FILE). */
 export function parseAccounts(text: string, source: string): AccountConfig[] {
   let data: unknown;
+  const json = source.endsWith('WECHAT_ACCOUNTS');
   try {
-    data = source.endsWith('WECHAT_ACCOUNTS') ? JSON.parse(text) : parseYaml(text);
+    // failsafe: every scalar stays a string, so an all-digit secret is not turned into a number
+    data = json ? JSON.parse(text) : parseYaml(text, { schema: 'failsafe' });
   } catch (error) {
-    throw new ConfigError([`${source} is not valid ${source.endsWith('WECHAT_ACCOUNTS') ? 'JSON' : 'YAML/JSON'}: ${(error as Error).message.split('\n')[0]}`]);
+    // parser messages quote the text around the error, which may be a secret: keep only the position
+    const at = /position (\d+)|line (\d+)/.exec((error as Error).message);
+    const where = at ? (at[1] !== undefined ? ` (near character ${at[1]})` : ` (near line ${at[2]})`) : '';
+    throw new ConfigError([`${source} is not valid ${json ? 'JSON' : 'YAML/JSON'}${where}`]);
   }
   if (data && typeof data === 'object' && !Array.isArray(data) && 'accounts' in data) {
     data = (data as { accounts: unknown }).accounts;

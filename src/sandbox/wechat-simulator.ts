@@ -394,10 +394,11 @@ export class WechatSimulator {
       return this.foreignRefresh(request.params.appId, endpoint);
     });
     scope.post<{ Params: { appId: string } }>('/sandbox/apps/:appId/revoke', async (request) => {
-      const token = objectBody(request.body).access_token;
+      const body = objectBody(request.body);
+      const token = body.access_token;
       if (!isNonEmptyString(token))
         throw new SimulatorInputError('access_token', 'must be a non-empty string');
-      this.revoke(request.params.appId, token);
+      this.revoke(request.params.appId, token, { stillIssued: body.still_issued === true });
       return { ok: true };
     });
   }

@@ -36,6 +36,6 @@ if last and now - tonumber(last) < tonumber(ARGV[4]) then
 end
 used = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
+if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4]) end
 return {1, used, '', 0}
 `;

@@ -142,7 +142,7 @@ export class RedisTokenStore implements TokenStore {
       FORCE_COUNTER,
       nowMs,
       dailyBudget,
-      minIntervalMs,
+      Math.max(0, Math.ceil(minIntervalMs)),
       COUNTERS_TTL_SECONDS,
     );
     if (granted === 1) return { granted: true, used };

@@ -34,6 +34,7 @@ export interface FailureState {
 }
 
 const POLL_MS = 500;
+const LEGACY_QUOTA_WARNING = 1500;
 /** A probe's "alive" verdict absorbs further reports of the same token for this long. */
 const VERIFIED_LIVE_MS = 5_000;
 
@@ -283,10 +284,9 @@ export class TokenRefresher implements OnModuleDestroy {
   ): Promise<FetchedToken & { startedAt: number }> {
     const { appId } = account;
     const startedAt = Date.now();
-    this.count(
-      appId,
-      force ? COUNTERS.forceCalls : account.tokenEndpoint === 'stable' ? COUNTERS.stableCalls : COUNTERS.legacyCalls,
-    );
+    if (force) this.count(appId, COUNTERS.forceCalls);
+    else if (account.tokenEndpoint === 'stable') this.count(appId, COUNTERS.stableCalls);
+    else this.countLegacyCall(appId);
     try {
       const fetched = await this.client.fetchToken(account, force);
       this.failures.delete(appId);
@@ -373,6 +373,18 @@ export class TokenRefresher implements OnModuleDestroy {
     if (!current) return delay;
     const servable = current.expiresAt - this.options.minServeMs - Date.now();
     return servable > 0 ? Math.max(250, Math.min(delay, servable / 2)) : delay;
+  }
+
+  /** WeChat allows 2000 legacy token calls a day (45009 after): warn well before. */
+  private countLegacyCall(appId: string): void {
+    this.store
+      .incrementCounter(appId, chinaDay(Date.now()), COUNTERS.legacyCalls)
+      .then((calls) => {
+        if (calls >= LEGACY_QUOTA_WARNING && calls % 50 === 0) {
+          this.logger.warn(`${appId} made ${calls} of its 2000 daily /cgi-bin/token calls: something is rotating tokens too often`);
+        }
+      })
+      .catch(() => undefined);
   }
 
   private count(appId: string, field: string): void {

@@ -66,7 +66,11 @@ export class TokenService implements OnModuleDestroy {
   ) {
     this.unsubscribe = store.onChange((change) => {
       const entry = this.l1.get(change.appId);
-      if (entry && entry.record.version <= change.version) entry.checkedUntil = 0;
+      if (!entry || entry.record.version > change.version) return;
+      entry.checkedUntil = 0;
+      // fetch the new token now, while the store answers: if it becomes unreachable later, the copy kept in
+      // memory must be the newest token, not the one just replaced
+      this.readShared(change.appId).catch(() => undefined);
     });
   }
 
