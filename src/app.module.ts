@@ -3,8 +3,10 @@ import { AdminModule } from './admin/admin.module';
 import { WxhubConfigModule, WXHUB_CONFIG } from './config/wxhub-config.module';
 import type { WxhubConfig } from './config/wxhub-config';
 import { HealthController } from './health/health.controller';
+import { SandboxDemoHandlers } from './sandbox/sandbox-demo-handlers';
 import { SandboxModule, SandboxRuntime } from './sandbox/sandbox.module';
 import { TokenModule } from './token/token.module';
+import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 
 /** The whole wxhub service. A host app imports it and calls `createApp(HostModule)`. */
 @Module({
@@ -28,8 +30,21 @@ import { TokenModule } from './token/token.module';
         forceMinIntervalSeconds: config.token.forceMinIntervalSeconds,
       }),
     }),
+    WechatCallbackModule.forRootAsync({
+      imports: [SandboxModule],
+      inject: [WXHUB_CONFIG, SandboxRuntime],
+      useFactory: (config: WxhubConfig, sandbox: SandboxRuntime) => ({
+        redis: config.redis,
+        keyPrefix: config.keyPrefix,
+        apiBaseUrl: sandbox.baseUrl ?? config.apiBaseUrl,
+        handlerTimeoutMs: config.callback.handlerTimeoutMs,
+        dedupeTtlSeconds: config.callback.dedupeTtlSeconds,
+        maxClockSkewSeconds: config.callback.maxClockSkewSeconds,
+      }),
+    }),
     AdminModule,
   ],
   controllers: [HealthController],
+  providers: [SandboxDemoHandlers],
 })
 export class AppModule {}

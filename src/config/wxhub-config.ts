@@ -36,7 +36,7 @@ export interface WxhubConfig {
   };
   admin: { apiKeys: string[]; allowedIps: string[] };
   trustProxy: TrustProxy;
-  callback: { maxClockSkewSeconds: number };
+  callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
 }
 
@@ -69,6 +69,8 @@ class EnvironmentVariables {
   @IsOptional() @IsString() ADMIN_ALLOWED_IPS?: string;
   @IsOptional() @IsString() TRUST_PROXY?: string;
   @IsOptional() @IsInt() @Min(0) CALLBACK_MAX_CLOCK_SKEW_SECONDS?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(4900) CALLBACK_HANDLER_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(60) @Max(86400) CALLBACK_DEDUPE_TTL_SECONDS?: number;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL?: LogLevel;
   @IsOptional() @IsIn(['true', 'false']) WECHAT_SANDBOX?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) SANDBOX_PORT?: number;
@@ -84,6 +86,8 @@ const integerVariables = new Set([
   'TOKEN_FORCE_DAILY_BUDGET',
   'TOKEN_FORCE_MIN_INTERVAL_SECONDS',
   'CALLBACK_MAX_CLOCK_SKEW_SECONDS',
+  'CALLBACK_HANDLER_TIMEOUT_MS',
+  'CALLBACK_DEDUPE_TTL_SECONDS',
   'SANDBOX_PORT',
   'SANDBOX_TOKEN_LIFETIME_SECONDS',
 ]);
@@ -276,7 +280,11 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     },
     admin: { apiKeys, allowedIps },
     trustProxy,
-    callback: { maxClockSkewSeconds: env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? 300 },
+    callback: {
+      maxClockSkewSeconds: env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? 300,
+      handlerTimeoutMs: env.CALLBACK_HANDLER_TIMEOUT_MS ?? 4500,
+      dedupeTtlSeconds: env.CALLBACK_DEDUPE_TTL_SECONDS ?? 120,
+    },
     sandbox: {
       enabled: sandboxEnabled,
       port: env.SANDBOX_PORT ?? 0,

@@ -102,7 +102,17 @@ export const SIMULATOR_PATHS = {
   stableToken: '/cgi-bin/stable_token',
   callbackIp: '/cgi-bin/getcallbackip',
   apiDomainIp: '/cgi-bin/get_api_domain_ip',
+  customSend: '/cgi-bin/message/custom/send',
 } as const;
+
+/** A customer-service message the simulator accepted (what the user would have received). */
+export interface RecordedCustomMessage {
+  appId: string;
+  receivedAt: number;
+  body: Record<string, unknown>;
+}
+
+const CUSTOM_MESSAGE_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'mpnewsarticle', 'msgmenu', 'wxcard', 'miniprogrampage']);
 
 const DEFAULT_TIMING: Required<SimulatorTiming> = {
   tokenLifetimeSeconds: 7200,
@@ -187,6 +197,7 @@ export class WechatSimulator {
   private readonly appStates = new Map<string, AppState>();
   private readonly tokens = new Map<string, TokenRecord>();
   private faults: ActiveFault[] = [];
+  private recordedCustomMessages: RecordedCustomMessage[] = [];
   private faultSeq = 0;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
@@ -237,7 +248,13 @@ export class WechatSimulator {
   }
 
   /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
+  /** Customer-service messages accepted since construction or the last reset, oldest first. */
+  customMessages(): RecordedCustomMessage[] {
+    return this.recordedCustomMessages.map((m) => ({ ...m, body: structuredClone(m.body) }));
+  }
+
   reset(): void {
+    this.recordedCustomMessages = [];
     this.tokens.clear();
     this.appStates.clear();
     this.faults = [];
@@ -324,6 +341,25 @@ export class WechatSimulator {
       );
     });
 
+    scope.post(SIMULATOR_PATHS.customSend, async (request, reply) => {
+      const token = stringParam(queryOf(request).access_token);
+      const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+      this.count(SIMULATOR_PATHS.customSend, appId, 'business');
+      return this.respond(reply, SIMULATOR_PATHS.customSend, appId, () => {
+        const denied = this.handleBusiness(token, []);
+        if ('errcode' in denied) return denied;
+        const body = parseJsonObject(request.body);
+        if (!body) return this.error(ERR.dataFormat);
+        const msgtype = body.msgtype;
+        if (typeof body.touser !== 'string' || !body.touser || typeof msgtype !== 'string' || !CUSTOM_MESSAGE_TYPES.has(msgtype)) {
+          return this.error(ERR.dataFormat);
+        }
+        if (!body[msgtype] || typeof body[msgtype] !== 'object') return this.error(ERR.dataFormat);
+        this.recordedCustomMessages.push({ appId: appId as string, receivedAt: this.now(), body });
+        return { errcode: 0, errmsg: 'ok' };
+      });
+    });
+
     for (const [path, ipList] of [
       [SIMULATOR_PATHS.callbackIp, CALLBACK_IPS],
       [SIMULATOR_PATHS.apiDomainIp, API_DOMAIN_IPS],
@@ -348,6 +384,7 @@ export class WechatSimulator {
     });
 
     scope.get('/sandbox/stats', async () => this.stats());
+    scope.get('/sandbox/custom-messages', async () => this.customMessages());
     scope.post('/sandbox/reset', async () => {
       this.reset();
       return { ok: true };
@@ -475,7 +512,7 @@ export class WechatSimulator {
     return this.issueStable(appId);
   }
 
-  private handleBusiness(token: string | undefined, ipList: readonly string[]): object {
+  private handleBusiness(token: string | undefined, ipList: readonly string[]): { errcode: number; errmsg: string } | { ip_list: string[] } {
     if (token === undefined) return this.error(ERR.tokenMissing);
     const record = this.tokens.get(token);
     const state = record ? this.stateOf(record) : 'invalid';

@@ -35,7 +35,7 @@ export interface FailureState {
 
 const POLL_MS = 500;
 const LEGACY_QUOTA_WARNING = 1500;
-/** A probe's "alive" verdict absorbs further reports of the same token for this long. */
+/** A probe's "alive" verdict spares further probes of the same token for this long (the re-query still runs). */
 const VERIFIED_LIVE_MS = 5_000;
 
 /**
@@ -158,12 +158,8 @@ export class TokenRefresher implements OnModuleDestroy {
         return this.usable(record, now) && !this.needsRefresh(record, now, intent.horizonMs)
           ? { record, outcome: 'fresh' }
           : undefined;
-      case 'invalid': {
-        if (!this.usable(record, now)) return undefined;
-        if (record.value !== intent.token) return { record, outcome: 'stale-report' };
-        const verified = this.verifiedLive.get(record.value);
-        return verified && verified.until > now ? { record, outcome: 'false-report' } : undefined;
-      }
+      case 'invalid':
+        return this.usable(record, now) && record.value !== intent.token ? { record, outcome: 'stale-report' } : undefined;
       case 'force':
         return undefined;
     }
@@ -216,7 +212,9 @@ export class TokenRefresher implements OnModuleDestroy {
       this.noteDeath(appId, current, 'WeChat issued a new stable token early, so someone force-refreshed it');
       return { record: await this.save(account, current, fetched, 'invalid-report'), outcome: 'refreshed' };
     }
-    const probe = await this.probe(appId, token);
+    // a token a probe found alive moments ago is not probed again (a storm of false reports costs one probe)
+    const verified = this.verifiedLive.get(token);
+    const probe = verified && verified.until > Date.now() ? 'alive' : await this.probe(appId, token);
     if (probe !== 'dead') {
       if (probe === 'unknown') this.logger.warn(`could not verify the reported token of ${appId}; keeping it`);
       const record = await this.save(account, current, fetched, 'invalid-report');

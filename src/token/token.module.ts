@@ -1,8 +1,10 @@
-import { DynamicModule, Logger, Module, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
+import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
 import { RedisModule, RedisService, type RedisModuleOptions } from '@liaoliaots/nestjs-redis';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
 import { MemoryTokenStore } from '../store/memory-token-store';
+import { redisModuleOptions } from '../store/redis-options';
 import { RedisTokenStore } from '../store/redis-token-store';
 import { TokenStore } from '../store/token-store';
 import { TOKEN_PLANE_OPTIONS } from './token.constants';
@@ -15,42 +17,10 @@ import { WechatTokenClient } from './wechat-token-client';
 const TOKEN_MODULE_OPTIONS = Symbol('TOKEN_MODULE_OPTIONS');
 const REDIS_NAMESPACE = 'wxhub';
 
-export interface TokenModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: never[]) => TokenModuleOptions | Promise<TokenModuleOptions>;
-  inject?: FactoryProvider['inject'];
-  isGlobal?: boolean;
-}
+export type TokenModuleAsyncOptions = AsyncModuleOptions<TokenModuleOptions>;
 
-/** Holds the options so that both the token plane and its Redis connection can read them. */
-@Module({})
-class TokenOptionsModule {}
-
-function redisModuleOptions(options: TokenModuleOptions): RedisModuleOptions {
-  const redis = options.store ? null : options.redis;
-  if (!redis) return { config: [] };
-  if (redis.kind === 'cluster') throw new Error('Redis Cluster is not supported by this TokenModule version');
-  const logger = new Logger('Redis');
-  let lastLogged = 0;
-  const common = {
-    namespace: REDIS_NAMESPACE,
-    // a paused or unreachable Redis must not hang token reads: fail fast and serve the in-process copy
-    commandTimeout: 1000,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times: number) => Math.min(times * 200, 2000),
-    onClientCreated: (client: { on(event: 'error', listener: (error: Error) => void): unknown }) => {
-      client.on('error', (error: Error) => {
-        if (Date.now() - lastLogged < 10_000) return;
-        lastLogged = Date.now();
-        logger.warn(`Redis connection problem: ${error.message}`);
-      });
-    },
-  };
-  return {
-    readyLog: false,
-    errorLog: false,
-    config: redis.kind === 'url' ? { ...common, url: redis.url } : { ...common, sentinels: redis.sentinels, name: redis.name },
-  };
+function tokenRedisOptions(options: TokenModuleOptions): RedisModuleOptions {
+  return redisModuleOptions(options.store ? null : options.redis, REDIS_NAMESPACE);
 }
 
 function describeStore(options: TokenModuleOptions): string {
@@ -109,34 +79,24 @@ const providers: Provider[] = [
 @Module({})
 export class TokenModule {
   static forRoot(options: TokenModuleOptions & { isGlobal?: boolean }): DynamicModule {
-    return this.define({ provide: TOKEN_MODULE_OPTIONS, useValue: options }, [], options.isGlobal);
+    return this.define(optionsModule(TOKEN_MODULE_OPTIONS, { useValue: options }), options.isGlobal);
   }
 
   static forRootAsync(options: TokenModuleAsyncOptions): DynamicModule {
-    return this.define(
-      { provide: TOKEN_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-      options.imports ?? [],
-      options.isGlobal,
-    );
+    return this.define(optionsModule(TOKEN_MODULE_OPTIONS, options), options.isGlobal);
   }
 
   // NOTE: not ConfigurableModuleBuilder: the Redis connection (nestjs-redis) must read the same options, so
   // they live in a small module that both this module and RedisModule import.
-  private static define(optionsProvider: Provider, imports: ModuleMetadata['imports'], isGlobal = false): DynamicModule {
-    const optionsModule: DynamicModule = {
-      module: TokenOptionsModule,
-      imports,
-      providers: [optionsProvider],
-      exports: [TOKEN_MODULE_OPTIONS],
-    };
+  private static define(options: DynamicModule, isGlobal = false): DynamicModule {
     return {
       module: TokenModule,
       global: isGlobal,
       imports: [
-        optionsModule,
+        options,
         ScheduleModule.forRoot(),
         RedisModule.forRootAsync(
-          { imports: [optionsModule], inject: [TOKEN_MODULE_OPTIONS], useFactory: (o: unknown) => redisModuleOptions(o as TokenModuleOptions) },
+          { imports: [options], inject: [TOKEN_MODULE_OPTIONS], useFactory: (o: unknown) => tokenRedisOptions(o as TokenModuleOptions) },
           false,
         ),
       ],

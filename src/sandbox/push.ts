@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { openReply, pushXml, signPush, type PushTarget } from './push-builder';
+import { SANDBOX_DEMO_ACCOUNT } from './sandbox.constants';
+
+const USAGE = `Pushes a signed (optionally encrypted) WeChat message to a hub and prints the reply.
+
+  npm run sandbox:push -- [--url http://127.0.0.1:3000] [--app <appId>] (--text "hello" | --event subscribe [--event-key k])
+                          [--encrypt] [--token <callback token>] [--aes-key <EncodingAESKey>] [--from <openid>]
+
+Without --app, --token and --aes-key, the sandbox demo account is used.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? 3000}` },
+      app: { type: 'string', default: SANDBOX_DEMO_ACCOUNT.appId },
+      text: { type: 'string' },
+      event: { type: 'string' },
+      'event-key': { type: 'string' },
+      encrypt: { type: 'boolean', default: false },
+      token: { type: 'string' },
+      'aes-key': { type: 'string' },
+      from: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || (!values.text && !values.event)) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const demo = values.app === SANDBOX_DEMO_ACCOUNT.appId;
+  const target: PushTarget = {
+    appId: values.app,
+    token: values.token ?? (demo ? SANDBOX_DEMO_ACCOUNT.token : ''),
+    encodingAESKey: values['aes-key'] ?? (demo ? SANDBOX_DEMO_ACCOUNT.encodingAESKey : undefined),
+    encrypt: values.encrypt,
+  };
+  if (!target.token) {
+    process.stderr.write('--token (the account callback token) is required for an account other than the demo one\n');
+    return 2;
+  }
+  const xml = pushXml({ text: values.text, event: values.event, eventKey: values['event-key'], fromUser: values.from });
+  const push = signPush(target, xml);
+  const url = `${values.url.replace(/\/+$/, '')}/wechat/${values.app}?${new URLSearchParams(push.query).toString()}`;
+  process.stdout.write(`> ${target.encrypt ? 'encrypted ' : ''}${xml}\n`);
+  const started = Date.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
+  const body = await response.text();
+  process.stdout.write(`< HTTP ${response.status} in ${Date.now() - started} ms\n`);
+  process.stdout.write(`< ${response.ok ? openReply(target, body) : body}\n`);
+  return response.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`push failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

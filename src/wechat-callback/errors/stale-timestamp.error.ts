@@ -1,0 +1,7 @@
+/** A callback's `timestamp` is further from now than CALLBACK_MAX_CLOCK_SKEW_SECONDS (replay protection). */
+export class StaleTimestampError extends Error {
+  constructor(readonly skewSeconds: number) {
+    super(`timestamp is ${skewSeconds} s away from now`);
+    this.name = 'StaleTimestampError';
+  }
+}

@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import type { AccountConfig } from '../accounts/account-config';
+import { AccountRegistry } from '../accounts/account-registry';
+import { CallbackNotConfiguredError } from './errors/callback-not-configured.error';
+import { InvalidSignatureError } from './errors/invalid-signature.error';
+import { CallbackModeError } from './errors/plaintext-refused.error';
+import { StaleTimestampError } from './errors/stale-timestamp.error';
+import { MalformedXmlError } from './errors/malformed-xml.error';
+import { InjectWechatCallbackOptions } from './wechat-callback.constants';
+import type { ResolvedCallbackOptions } from './wechat-callback-options';
+import { signatureMatches, WechatCrypto } from './wechat-crypto';
+import { parseWechatXml } from './wechat-xml';
+
+export type CallbackQuery = Record<string, unknown>;
+
+/** A push that passed every check, ready to dispatch. */
+export interface VerifiedPush {
+  account: AccountConfig & { token: string };
+  message: Record<string, unknown>;
+  rawXml: string;
+  encrypted: boolean;
+  timestamp: string;
+  nonce: string;
+  receivedAt: number;
+}
+
+function param(query: CallbackQuery, name: string): string | undefined {
+  const value = query[name];
+  return typeof value === 'string' && value.length > 0 && value.length <= 512 ? value : undefined;
+}
+
+/** Signature checks, timestamp window, mode rules and decryption of WeChat's pushes. Knows nothing of handlers. */
+@Injectable()
+export class WechatCallbackVerifier {
+  private readonly cryptos = new Map<string, { key: string; crypto: WechatCrypto }>();
+
+  constructor(
+    private readonly accounts: AccountRegistry,
+    @InjectWechatCallbackOptions() private readonly options: ResolvedCallbackOptions,
+  ) {}
+
+  account(appId: string): AccountConfig & { token: string } {
+    const account = this.accounts.getOrThrow(appId);
+    if (!account.token) throw new CallbackNotConfiguredError(appId);
+    return account as AccountConfig & { token: string };
+  }
+
+  /** The URL check of the console: answers `echostr` when `signature` is right. */
+  verifyUrl(appId: string, query: CallbackQuery): string {
+    this.checkSignature(this.account(appId), query);
+    const echostr = param(query, 'echostr');
+    if (echostr === undefined) throw new MalformedXmlError('echostr is missing');
+    return echostr;
+  }
+
+  verifyPush(appId: string, query: CallbackQuery, body: string): VerifiedPush {
+    const receivedAt = Date.now();
+    const account = this.account(appId);
+    const { timestamp, nonce } = this.checkSignature(account, query);
+    const encryptedRequest = param(query, 'encrypt_type') === 'aes';
+    const outer = parseWechatXml(body);
+    const encrypt = typeof outer.Encrypt === 'string' && outer.Encrypt.length > 0 ? outer.Encrypt : undefined;
+
+    if (!encryptedRequest || encrypt === undefined) {
+      if (account.messageMode === 'safe') throw new CallbackModeError('this account is in safe mode: plaintext pushes are refused');
+      if (encryptedRequest) throw new MalformedXmlError('encrypt_type=aes but the body has no Encrypt element');
+      return { account, message: outer, rawXml: body, encrypted: false, timestamp, nonce, receivedAt };
+    }
+
+    const msgSignature = param(query, 'msg_signature');
+    if (msgSignature === undefined || !signatureMatches(msgSignature, account.token, timestamp, nonce, encrypt)) {
+      throw new InvalidSignatureError('msg_signature');
+    }
+    const xml = this.crypto(account).decryptFor(encrypt);
+    return { account, message: parseWechatXml(xml), rawXml: xml, encrypted: true, timestamp, nonce, receivedAt };
+  }
+
+  crypto(account: AccountConfig & { token: string }): WechatCrypto {
+    if (!account.encodingAESKey) throw new CallbackModeError('the push is encrypted but the account has no encodingAESKey');
+    const cached = this.cryptos.get(account.appId);
+    const key = `${account.token}:${account.encodingAESKey}`;
+    if (cached && cached.key === key) return cached.crypto;
+    const crypto = new WechatCrypto(account.token, account.encodingAESKey, account.appId);
+    this.cryptos.set(account.appId, { key, crypto });
+    return crypto;
+  }
+
+  private checkSignature(account: AccountConfig & { token: string }, query: CallbackQuery): { timestamp: string; nonce: string } {
+    const signature = param(query, 'signature');
+    const timestamp = param(query, 'timestamp');
+    const nonce = param(query, 'nonce');
+    if (signature === undefined || timestamp === undefined || nonce === undefined) {
+      throw new InvalidSignatureError('signature');
+    }
+    if (!signatureMatches(signature, account.token, timestamp, nonce)) throw new InvalidSignatureError('signature');
+    if (this.options.maxClockSkewSeconds > 0) {
+      const skew = Math.abs(Math.floor(Date.now() / 1000) - Number(timestamp));
+      if (!Number.isFinite(skew) || skew > this.options.maxClockSkewSeconds) {
+        throw new StaleTimestampError(Number.isFinite(skew) ? skew : -1);
+      }
+    }
+    return { timestamp, nonce };
+  }
+}

@@ -1,0 +1,169 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { CallbackDedupeStore, type DedupeState } from './dedupe/callback-dedupe-store';
+import { CustomerServiceSender } from './customer-service-sender';
+import { InjectWechatCallbackOptions } from './wechat-callback.constants';
+import { Inject } from '@nestjs/common';
+import type { ResolvedCallbackOptions } from './wechat-callback-options';
+import { WechatCallbackRouter, type WechatRoute } from './wechat-callback.router';
+import { WechatCallbackVerifier, type VerifiedPush } from './wechat-callback-verifier';
+import { runInWechatContext, type WechatCallbackContext } from './wechat-context';
+import { normalizeReply, renderReplyXml, replyToCustomerServiceMessage, type WechatReply } from './wechat-reply';
+
+/** WeChat's "nothing to reply" answer. */
+export const SUCCESS = 'success';
+
+/** A claim on a push outlives a crashed instance by at most this long; it is extended while the handler runs. */
+const PROCESSING_TTL_MS = 10_000;
+const RETRY_POLL_MS = 50;
+
+type Outcome = { kind: 'reply'; reply: WechatReply | null } | { kind: 'error'; error: unknown } | { kind: 'late' };
+
+/**
+ * Runs the one matching handler of a verified push, once across all instances and WeChat's retries, within the
+ * 5-second budget: past `handlerTimeoutMs` it answers `success` and delivers the handler's reply later through the
+ * customer-service API. A failing handler is logged and answered `success` (WeChat would retry a 500 forever), and
+ * its claim is released so that a retry runs it again.
+ */
+@Injectable()
+export class WechatCallbackDispatcher {
+  private readonly logger = new Logger('WechatCallback');
+  readonly stats = { handled: 0, duplicates: 0, handlerErrors: 0, lateReplies: 0, unhandled: 0 };
+
+  constructor(
+    private readonly router: WechatCallbackRouter,
+    private readonly verifier: WechatCallbackVerifier,
+    @Inject(CallbackDedupeStore) private readonly dedupe: CallbackDedupeStore,
+    private readonly sender: CustomerServiceSender,
+    @InjectWechatCallbackOptions() private readonly options: ResolvedCallbackOptions,
+  ) {}
+
+  /** The response body for WeChat: `success` or reply XML (encrypted when the push was). */
+  async handle(push: VerifiedPush): Promise<string> {
+    const appId = push.account.appId;
+    const deadline = push.receivedAt + this.options.handlerTimeoutMs;
+    const id = this.dedupeId(push.message);
+    if (id === null) return this.run(push, deadline, undefined);
+    const owner = randomUUID();
+    let state: DedupeState | null;
+    try {
+      state = await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS);
+      while (state.state === 'processing') {
+        if (Date.now() >= deadline) return SUCCESS;
+        await new Promise((r) => setTimeout(r, RETRY_POLL_MS));
+        state = (await this.dedupe.peek(appId, id)) ?? (await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS));
+      }
+    } catch (error) {
+      this.logger.warn(`de-duplication unavailable (${(error as Error).message}); handling the push anyway`);
+      return this.run(push, deadline, undefined);
+    }
+    if (state.state === 'done') {
+      this.stats.duplicates++;
+      return state.response;
+    }
+    return this.run(push, deadline, { id, owner });
+  }
+
+  private async run(push: VerifiedPush, deadline: number, claim: { id: string; owner: string } | undefined): Promise<string> {
+    const appId = push.account.appId;
+    const route = this.router.match(appId, push.message);
+    if (!route) {
+      this.stats.unhandled++;
+      await this.complete(appId, claim, SUCCESS);
+      return SUCCESS;
+    }
+    const context: WechatCallbackContext = {
+      appId,
+      openId: String(push.message.FromUserName ?? ''),
+      rawXml: push.rawXml,
+      mode: push.account.messageMode,
+      encrypted: push.encrypted,
+      receivedAt: push.receivedAt,
+    };
+    const watchdog = claim
+      ? setInterval(() => {
+          this.dedupe.extend(appId, claim.id, claim.owner, PROCESSING_TTL_MS).catch(() => undefined);
+        }, PROCESSING_TTL_MS / 3)
+      : undefined;
+    const work = Promise.resolve()
+      .then(() => runInWechatContext(context, () => route.handler(push.message, context)))
+      .then((value) => normalizeReply(value))
+      .finally(() => clearInterval(watchdog));
+    this.stats.handled++;
+
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race<Outcome>([
+      work.then(
+        (reply) => ({ kind: 'reply', reply }),
+        (error: unknown) => ({ kind: 'error', error }),
+      ),
+      new Promise<Outcome>((resolve) => {
+        timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+
+    if (outcome.kind === 'late') {
+      this.stats.lateReplies++;
+      this.logger.warn(`${route.name} passed the ${this.options.handlerTimeoutMs} ms budget; answered success, its reply goes out through the customer-service API`);
+      await this.complete(appId, claim, SUCCESS);
+      work.then(
+        (reply) => reply && this.deliverLate(push, route, reply),
+        (error: unknown) => this.handlerFailed(route, push, error),
+      );
+      return SUCCESS;
+    }
+    if (outcome.kind === 'error') {
+      this.handlerFailed(route, push, outcome.error);
+      if (claim) await this.dedupe.release(appId, claim.id, claim.owner).catch(() => undefined);
+      return SUCCESS;
+    }
+    const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
+    await this.complete(appId, claim, body);
+    return body;
+  }
+
+  private render(push: VerifiedPush, reply: WechatReply): string {
+    const xml = renderReplyXml(reply, {
+      toUser: String(push.message.FromUserName ?? ''),
+      fromUser: String(push.message.ToUserName ?? ''),
+      createTime: Math.floor(Date.now() / 1000),
+    });
+    return push.encrypted ? this.verifier.crypto(push.account).encryptedReply(xml, push.timestamp, push.nonce) : xml;
+  }
+
+  private async deliverLate(push: VerifiedPush, route: WechatRoute, reply: WechatReply): Promise<void> {
+    const body = replyToCustomerServiceMessage(reply, String(push.message.FromUserName ?? ''));
+    if (!body) {
+      this.logger.warn(`${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`);
+      return;
+    }
+    await this.sender.send(push.account.appId, body);
+  }
+
+  private handlerFailed(route: WechatRoute, push: VerifiedPush, error: unknown): void {
+    this.stats.handlerErrors++;
+    const what = push.message.MsgType === 'event' ? `event ${String(push.message.Event)}` : `message ${String(push.message.MsgType)}`;
+    this.logger.error(`${route.name} failed on ${what} for ${push.account.appId}: ${(error as Error)?.stack ?? String(error)}`);
+  }
+
+  private async complete(appId: string, claim: { id: string } | undefined, response: string): Promise<void> {
+    if (!claim) return;
+    await this.dedupe.complete(appId, claim.id, response, this.options.dedupeTtlMs).catch((error: Error) => {
+      this.logger.warn(`could not record a handled push for de-duplication: ${error.message}`);
+    });
+  }
+
+  /** MsgId for messages; FromUserName + CreateTime + Event + EventKey for events; or the account's own key function. */
+  private dedupeId(message: Record<string, unknown>): string | null {
+    const type = String(message.MsgType === 'event' ? message.Event : message.MsgType);
+    const custom = this.options.dedupeKeys[type];
+    let raw: string | null;
+    if (custom) raw = custom(message);
+    else if (typeof message.MsgId === 'string' && message.MsgId) raw = `msg:${message.MsgId}`;
+    else if (typeof message.FromUserName === 'string' && typeof message.CreateTime === 'string') {
+      raw = `evt:${message.FromUserName}:${message.CreateTime}:${String(message.Event ?? '')}:${String(message.EventKey ?? '')}`;
+    } else raw = null;
+    return raw === null ? null : createHash('sha1').update(raw).digest('hex');
+  }
+}

@@ -1,0 +1,28 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MessageMode } from '../accounts/account-config';
+
+/** What a handler knows about the push it is handling. */
+export interface WechatCallbackContext {
+  appId: string;
+  /** The sender (`FromUserName`). */
+  openId: string;
+  /** The message XML exactly as received (decrypted when the push was encrypted). */
+  rawXml: string;
+  /** The account's configured mode. */
+  mode: MessageMode;
+  /** Whether this push arrived encrypted (the reply is encrypted too). */
+  encrypted: boolean;
+  /** ms since epoch when the hub received the push. */
+  receivedAt: number;
+}
+
+const storage = new AsyncLocalStorage<WechatCallbackContext>();
+
+/** The context of the push being handled, from anywhere in the handler's async call tree; undefined outside one. */
+export function currentWechatContext(): WechatCallbackContext | undefined {
+  return storage.getStore();
+}
+
+export function runInWechatContext<T>(context: WechatCallbackContext, fn: () => T): T {
+  return storage.run(context, fn);
+}

@@ -1,0 +1,96 @@
+import { resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../src/sandbox/sandbox.constants';
+import { getJson, postJson } from './support/http';
+import { type ChildExit, repoRoot, spawnNode, startHub } from './support/processes';
+
+/*
+ * The README promise: `npm start` on a fresh machine, with nothing configured, runs a working hub (sandbox
+ * mode); in production the same empty configuration refuses to start.
+ */
+
+interface HealthBody {
+  status: string;
+  accounts: Record<string, string>;
+}
+
+interface TokenBody {
+  access_token: string;
+  expires_in: number;
+}
+
+const { appId, appSecret } = SANDBOX_DEMO_ACCOUNT;
+
+describe('a hub started with an empty environment', () => {
+  let url: string;
+
+  beforeAll(async () => {
+    // startHub adds only PORT to PATH and HOME: no WECHAT_*, no REDIS_URL, no ADMIN_API_KEYS, no NODE_ENV
+    ({ url } = await startHub({}, { name: 'hub-fresh' }));
+  });
+
+  it('is healthy with the sandbox demo account live', async () => {
+    // the demo token is fetched from the built-in simulator at boot; until then the account is refreshing
+    let health = await getJson<HealthBody>(`${url}/health`);
+    for (
+      const deadline = Date.now() + 10_000;
+      health.body.accounts?.[appId] !== 'live' && Date.now() < deadline;
+    ) {
+      await delay(100);
+      health = await getJson<HealthBody>(`${url}/health`);
+    }
+
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('ok');
+    expect(health.body.accounts).toEqual({ [appId]: 'live' });
+  });
+
+  it('lets the demo admin key read a token that its own /cgi-bin endpoints also answer', async () => {
+    const admin = await getJson<TokenBody>(`${url}/api/v1/accounts/${appId}/token`, {
+      headers: { authorization: `Bearer ${SANDBOX_ADMIN_KEY}` },
+    });
+    const query = new URLSearchParams({ grant_type: 'client_credential', appid: appId, secret: appSecret });
+    const legacy = await getJson<TokenBody>(`${url}/cgi-bin/token?${query}`);
+    const stable = await postJson<TokenBody>(`${url}/cgi-bin/stable_token`, {
+      grant_type: 'client_credential',
+      appid: appId,
+      secret: appSecret,
+    });
+
+    expect(admin.status).toBe(200);
+    expect(admin.body.access_token).toEqual(expect.any(String));
+    expect(admin.body.access_token.length).toBeGreaterThan(20);
+    expect(legacy.body).toEqual({ access_token: admin.body.access_token, expires_in: expect.any(Number) });
+    expect(stable.body).toEqual({ access_token: admin.body.access_token, expires_in: expect.any(Number) });
+  });
+
+  it('refuses the admin API without the demo key', async () => {
+    const reply = await getJson<{ statusCode: number }>(`${url}/api/v1/accounts/${appId}/token`, {
+      headers: { authorization: 'Bearer not-the-sandbox-admin-key' },
+    });
+
+    expect(reply.status).toBe(401);
+    expect(reply.body.statusCode).toBe(401);
+  });
+});
+
+describe('a hub started with only NODE_ENV=production', () => {
+  it('exits non-zero with a message naming WECHAT_ACCOUNTS', async () => {
+    // readiness = the refusal line; a hub that started instead would time out here with its output shown
+    const child = await spawnNode(resolve(repoRoot, 'dist/main.js'), {
+      name: 'hub-production',
+      env: { NODE_ENV: 'production' },
+      readyWhen: /WECHAT_ACCOUNTS/,
+      timeoutMs: 15_000,
+    });
+    const exit = await Promise.race<ChildExit | 'still running'>([
+      child.exited,
+      delay(10_000, 'still running' as const, { ref: false }),
+    ]);
+
+    expect(exit).toEqual({ code: expect.any(Number), signal: null });
+    expect((exit as ChildExit).code).not.toBe(0);
+    expect(child.output.join('\n')).toMatch(/WECHAT_ACCOUNTS/);
+    expect(child.output.some((line) => /listening on/.test(line))).toBe(false);
+  });
+});
