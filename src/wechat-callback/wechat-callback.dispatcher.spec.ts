@@ -1,0 +1,207 @@
+import { Injectable, Scope } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { WechatSimulator } from '../sandbox/wechat-simulator';
+import { openReply, pushXml, signPush, type PushTarget } from '../sandbox/push-builder';
+import { MemoryTokenStore } from '../store/memory-token-store';
+import { TokenModule } from '../token/token.module';
+import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
+import { OnWechatEvent, OnWechatMessage } from './wechat-callback.decorators';
+import { SUCCESS, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
+import { WechatCallbackModule } from './wechat-callback.module';
+import { WechatCallbackRouter } from './wechat-callback.router';
+import { WechatCallbackVerifier } from './wechat-callback-verifier';
+import { currentWechatContext, type WechatCallbackContext } from './wechat-context';
+import { news, text } from './wechat-reply';
+
+const APP = 'wxcallback00000001';
+const NO_CALLBACK = 'wxcallback00000002';
+const ACCOUNT = {
+  appId: APP,
+  appSecret: 'callbacksecret00000000000000001',
+  token: 'cbtoken',
+  encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  messageMode: 'compatible' as const,
+  tokenEndpoint: 'stable' as const,
+};
+const TARGET: PushTarget = { appId: APP, token: ACCOUNT.token, encodingAESKey: ACCOUNT.encodingAESKey };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+@Injectable()
+class Handlers {
+  readonly calls: string[] = [];
+
+  @OnWechatMessage('text')
+  echo(message: Record<string, unknown>): string {
+    this.calls.push(`echo:${String(message.MsgId)}`);
+    return `echo: ${String(message.Content)}`;
+  }
+
+  @OnWechatMessage('text', { content: /^slow/ })
+  async slow(message: Record<string, unknown>): Promise<unknown> {
+    this.calls.push(`slow:${String(message.MsgId)}`);
+    await sleep(600);
+    return text(`late ${String(message.Content)}`);
+  }
+
+  @OnWechatMessage('text', { content: /^boom/ })
+  boom(message: Record<string, unknown>): never {
+    this.calls.push(`boom:${String(message.MsgId)}`);
+    throw new Error('handler exploded');
+  }
+
+  @OnWechatMessage('text', { content: 'context' })
+  async context(_message: Record<string, unknown>, context: WechatCallbackContext): Promise<string> {
+    await sleep(5);
+    const current = currentWechatContext();
+    return `${current === context} ${current?.appId} ${current?.openId} ${current?.encrypted}`;
+  }
+
+  @OnWechatEvent('subscribe')
+  welcome(): unknown {
+    this.calls.push('subscribe');
+    return news([{ title: 'Welcome', url: 'https://example.com' }]);
+  }
+}
+
+describe('WechatCallbackDispatcher', () => {
+  let sim: WechatSimulator;
+  let moduleRef: TestingModule;
+  let verifier: WechatCallbackVerifier;
+  let dispatcher: WechatCallbackDispatcher;
+  let handlers: Handlers;
+
+  beforeAll(async () => {
+    sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: ACCOUNT.appSecret }] });
+    const url = await sim.listen();
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        TokenModule.forRoot({ accounts: [ACCOUNT], apiBaseUrl: url, store: new MemoryTokenStore(), isGlobal: true }),
+        WechatCallbackModule.forRoot({ apiBaseUrl: url, handlerTimeoutMs: 300, dedupeStore: new MemoryCallbackDedupeStore() }),
+      ],
+      providers: [Handlers],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    verifier = moduleRef.get(WechatCallbackVerifier);
+    dispatcher = moduleRef.get(WechatCallbackDispatcher);
+    handlers = moduleRef.get(Handlers);
+  });
+
+  afterAll(async () => {
+    await moduleRef.close();
+    await sim.close();
+  });
+
+  function handle(xml: string, encrypt = false): Promise<string> {
+    const push = signPush({ ...TARGET, encrypt }, xml);
+    return dispatcher.handle(verifier.verifyPush(APP, push.query, push.body));
+  }
+
+  it('discovers every decorated method', () => {
+    const names = moduleRef.get(WechatCallbackRouter).list().map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['Handlers.echo', 'Handlers.slow', 'Handlers.boom', 'Handlers.context', 'Handlers.welcome']));
+  });
+
+  it('replies with XML addressed back to the sender', async () => {
+    const body = await handle(pushXml({ text: 'hi', msgId: '1001', fromUser: 'o_user', toUser: 'gh_account' }));
+    expect(body).toContain('<ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_account]]></FromUserName>');
+    expect(body).toContain('<Content><![CDATA[echo: hi]]></Content>');
+  });
+
+  it("runs the handler once for WeChat's retries and answers them all identically", async () => {
+    const xml = pushXml({ text: 'again', msgId: '1002' });
+    const bodies = await Promise.all([handle(xml), handle(xml), handle(xml), handle(xml)]);
+    expect(new Set(bodies).size).toBe(1);
+    expect(await handle(xml)).toBe(bodies[0]);
+    expect(handlers.calls.filter((c) => c === 'echo:1002')).toHaveLength(1);
+  });
+
+  it('de-duplicates events on sender + CreateTime', async () => {
+    const xml = pushXml({ event: 'subscribe', fromUser: 'o_new', createTime: 1_700_000_000 });
+    const before = handlers.calls.filter((c) => c === 'subscribe').length;
+    const [a, b] = await Promise.all([handle(xml), handle(xml)]);
+    expect(a).toBe(b);
+    expect(a).toContain('<ArticleCount>1</ArticleCount>');
+    expect(handlers.calls.filter((c) => c === 'subscribe').length - before).toBe(1);
+  });
+
+  it('answers success when a handler throws, and lets the retry run it again', async () => {
+    const xml = pushXml({ text: 'boom now', msgId: '1003' });
+    expect(await handle(xml)).toBe(SUCCESS);
+    expect(await handle(xml)).toBe(SUCCESS);
+    expect(handlers.calls.filter((c) => c === 'boom:1003')).toHaveLength(2);
+  });
+
+  it('answers success within the budget and delivers a slow reply through the customer-service API', async () => {
+    const started = Date.now();
+    const body = await handle(pushXml({ text: 'slow one', msgId: '1004', fromUser: 'o_patient' }));
+    expect(body).toBe(SUCCESS);
+    expect(Date.now() - started).toBeLessThan(450);
+    const deadline = Date.now() + 2000;
+    while (sim.customMessages().length === 0 && Date.now() < deadline) await sleep(50);
+    expect(sim.customMessages()).toEqual([
+      expect.objectContaining({ appId: APP, body: { touser: 'o_patient', msgtype: 'text', text: { content: 'late slow one' } } }),
+    ]);
+    // a retry while the slow handler is still remembered gets the same answer and does not run it again
+    expect(await handle(pushXml({ text: 'slow one', msgId: '1004', fromUser: 'o_patient' }))).toBe(SUCCESS);
+    expect(handlers.calls.filter((c) => c === 'slow:1004')).toHaveLength(1);
+  });
+
+  it('encrypts the reply of an encrypted push', async () => {
+    const body = await handle(pushXml({ text: 'secret', msgId: '1005' }), true);
+    expect(body).toMatch(/^<xml><Encrypt><!\[CDATA\[/);
+    expect(openReply(TARGET, body)).toContain('<Content><![CDATA[echo: secret]]></Content>');
+  });
+
+  it('gives handlers their context, also through AsyncLocalStorage', async () => {
+    const body = await handle(pushXml({ text: 'context', msgId: '1006', fromUser: 'o_ctx' }), true);
+    expect(openReply(TARGET, body)).toContain(`<Content><![CDATA[true ${APP} o_ctx true]]></Content>`);
+  });
+});
+
+describe('WechatCallbackExplorer', () => {
+  it('refuses to boot when a handler names an account without a callback token', async () => {
+    @Injectable()
+    class Orphan {
+      @OnWechatMessage('text', { appId: NO_CALLBACK })
+      handle(): void {}
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TokenModule.forRoot({
+          accounts: [{ ...ACCOUNT, appId: NO_CALLBACK, token: undefined, messageMode: 'plain' }],
+          store: new MemoryTokenStore(),
+          apiBaseUrl: 'http://127.0.0.1:9',
+          isGlobal: true,
+        }),
+        WechatCallbackModule.forRoot({ dedupeStore: new MemoryCallbackDedupeStore() }),
+      ],
+      providers: [Orphan],
+    }).compile();
+    moduleRef.useLogger(false);
+    const failure = await moduleRef.init().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(String(failure)).toMatch(/Orphan\.handle handles account wxcallback00000002, which has no callback token/);
+  });
+
+  it('skips request-scoped handlers', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      @OnWechatMessage('text')
+      handle(): void {}
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TokenModule.forRoot({ accounts: [ACCOUNT], store: new MemoryTokenStore(), apiBaseUrl: 'http://127.0.0.1:9', isGlobal: true }),
+        WechatCallbackModule.forRoot({ dedupeStore: new MemoryCallbackDedupeStore() }),
+      ],
+      providers: [PerRequest],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    expect(moduleRef.get(WechatCallbackRouter).list()).toHaveLength(0);
+    await moduleRef.close();
+  });
+});
