@@ -26,7 +26,11 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger });
   // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  fastify.addContentTypeParser(
+    ['text/xml', 'application/xml'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());

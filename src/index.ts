@@ -12,9 +12,16 @@ export { AccountRegistry } from './accounts/account-registry';
 export { ConfigError } from './config/config-error';
 export type { TokenStore, CredentialRecord } from './store/token-store';
 export { WechatSimulator } from './sandbox/wechat-simulator';
-export { WechatCallbackModule, type WechatCallbackModuleAsyncOptions } from './wechat-callback/wechat-callback.module';
+export {
+  WechatCallbackModule,
+  type WechatCallbackModuleAsyncOptions,
+} from './wechat-callback/wechat-callback.module';
 export type { WechatCallbackModuleOptions } from './wechat-callback/wechat-callback-options';
-export { OnWechatMessage, OnWechatEvent, type WechatHandlerOptions } from './wechat-callback/wechat-callback.decorators';
+export {
+  OnWechatMessage,
+  OnWechatEvent,
+  type WechatHandlerOptions,
+} from './wechat-callback/wechat-callback.decorators';
 export { currentWechatContext, type WechatCallbackContext } from './wechat-callback/wechat-context';
 export {
   text,

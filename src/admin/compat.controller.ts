@@ -6,7 +6,8 @@ import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
 import { TokenService, type AccessToken } from '../token/token.service';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 
-export type WechatTokenReply = { access_token: string; expires_in: number } | { errcode: number; errmsg: string };
+export type WechatTokenReply =
+  { access_token: string; expires_in: number } | { errcode: number; errmsg: string };
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -51,7 +52,12 @@ export class CompatController {
   @HttpCode(200)
   async stableToken(@Body() body: unknown, @Req() request: FastifyRequest): Promise<WechatTokenReply> {
     if (!body || typeof body !== 'object' || Array.isArray(body)) return error(47001, 'data format error');
-    const { grant_type: grantType, appid: appId, secret, force_refresh: force } = body as Record<string, unknown>;
+    const {
+      grant_type: grantType,
+      appid: appId,
+      secret,
+      force_refresh: force,
+    } = body as Record<string, unknown>;
     const denied = this.authenticate(grantType, appId, secret, request.ip);
     if (denied) return denied;
     const id = appId as string;
@@ -64,11 +70,17 @@ export class CompatController {
     return this.serve(() => this.tokens.getToken(id));
   }
 
-  private authenticate(grantType: unknown, appId: unknown, secret: unknown, ip: string): WechatTokenReply | undefined {
+  private authenticate(
+    grantType: unknown,
+    appId: unknown,
+    secret: unknown,
+    ip: string,
+  ): WechatTokenReply | undefined {
     if (grantType !== 'client_credential') return error(40002, 'invalid grant_type');
     if (typeof appId !== 'string' || !appId) return error(41002, 'appid missing');
     if (typeof secret !== 'string' || !secret) return error(41004, 'appsecret missing');
-    if (this.limiter.blocked(ip)) return error(45011, 'api minute-quota reach limit, too many failed authentications');
+    if (this.limiter.blocked(ip))
+      return error(45011, 'api minute-quota reach limit, too many failed authentications');
     const account = this.accounts.get(appId);
     if (!account) {
       this.limiter.fail(ip);

@@ -25,7 +25,8 @@ const NAMES: Record<number, string> = {
 
 /** Bad pushes: 401 for anything that fails authentication, 400 for anything malformed, 404 when not configured. */
 function callbackErrorStatus(exception: unknown): number | undefined {
-  if (exception instanceof InvalidSignatureError || exception instanceof StaleTimestampError) return HttpStatus.UNAUTHORIZED;
+  if (exception instanceof InvalidSignatureError || exception instanceof StaleTimestampError)
+    return HttpStatus.UNAUTHORIZED;
   if (exception instanceof CallbackNotConfiguredError) return HttpStatus.NOT_FOUND;
   if (
     exception instanceof MalformedXmlError ||
@@ -55,7 +56,9 @@ export class DomainErrorFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const body = exception.getResponse();
       const message =
-        typeof body === 'string' ? body : ((body as { message?: string | string[] }).message ?? exception.message);
+        typeof body === 'string'
+          ? body
+          : ((body as { message?: string | string[] }).message ?? exception.message);
       this.send(reply, status, Array.isArray(message) ? message.join('; ') : message);
       return;
     }
@@ -87,7 +90,10 @@ export class DomainErrorFilter implements ExceptionFilter {
 
   /** WeChat-shaped errors for SDKs on `/cgi-bin/*`: malformed bodies are WeChat's 47001. */
   private sendWechat(reply: FastifyReply, exception: unknown): void {
-    const status = exception instanceof HttpException ? exception.getStatus() : (exception as { statusCode?: number }).statusCode;
+    const status =
+      exception instanceof HttpException
+        ? exception.getStatus()
+        : (exception as { statusCode?: number }).statusCode;
     if (status === 404) {
       void reply.status(404).send({ errcode: -1, errmsg: 'this path is not served by wxhub' });
       return;
@@ -101,7 +107,8 @@ export class DomainErrorFilter implements ExceptionFilter {
   }
 
   private send(reply: FastifyReply, status: number, message: string, retryAfterMs?: number): void {
-    if (retryAfterMs && retryAfterMs > 0) void reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+    if (retryAfterMs && retryAfterMs > 0)
+      void reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
     void reply.status(status).send({ statusCode: status, error: NAMES[status] ?? 'Error', message });
   }
 }

@@ -14,7 +14,10 @@ class OptionsHostModule {}
  * A small module that provides a module's options under `token`, so that the module itself and the Redis
  * connection it imports (nestjs-redis) can both read them.
  */
-export function optionsModule<T>(token: symbol, options: { useValue: T } | AsyncModuleOptions<T>): DynamicModule {
+export function optionsModule<T>(
+  token: symbol,
+  options: { useValue: T } | AsyncModuleOptions<T>,
+): DynamicModule {
   const provider =
     'useValue' in options
       ? { provide: token, useValue: options.useValue }

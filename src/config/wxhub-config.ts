@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync, ValidationError } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { AccountConfig } from '../accounts/account-config';
 import { parseCidrList } from '../common/ip';
@@ -48,16 +59,21 @@ class EnvironmentVariables {
   @IsOptional() @IsString() HOST?: string;
   @IsOptional() @IsString() WECHAT_ACCOUNTS?: string;
   @IsOptional() @IsString() WECHAT_ACCOUNTS_FILE?: string;
-  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must start with redis:// or rediss://' })
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must start with redis:// or rediss://' })
   REDIS_URL?: string;
-  @IsOptional() @Matches(hostPortList, { message: 'REDIS_SENTINELS must be host:port,host:port,…' })
+  @IsOptional()
+  @Matches(hostPortList, { message: 'REDIS_SENTINELS must be host:port,host:port,…' })
   REDIS_SENTINELS?: string;
   @IsOptional() @IsString() REDIS_SENTINEL_NAME?: string;
-  @IsOptional() @Matches(hostPortList, { message: 'REDIS_CLUSTER_NODES must be host:port,host:port,…' })
+  @IsOptional()
+  @Matches(hostPortList, { message: 'REDIS_CLUSTER_NODES must be host:port,host:port,…' })
   REDIS_CLUSTER_NODES?: string;
-  @IsOptional() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ . -' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ . -' })
   REDIS_KEY_PREFIX?: string;
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   WECHAT_API_BASE_URL?: string;
   @IsOptional() @IsInt() @Min(1) @Max(7000) TOKEN_REFRESH_AHEAD_SECONDS?: number;
   @IsOptional() @IsInt() @Min(1000) @Max(120000) TOKEN_LOCK_TTL_MS?: number;
@@ -100,7 +116,9 @@ function flatten(errors: ValidationError[], path: string): string[] {
         ? `${path}.${error.property}`
         : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property) ? `${here}${message.slice(error.property.length)}` : `${here}: ${message}`,
+      message.startsWith(error.property)
+        ? `${here}${message.slice(error.property.length)}`
+        : `${here}: ${message}`,
     );
     return [...own, ...flatten(error.children ?? [], here)];
   });
@@ -113,7 +131,8 @@ function readEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
     if (value === undefined || value === '') continue;
     if (integerVariables.has(key)) {
       const n = Number(value);
-      if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) problems.push(`${key} must be a whole number`);
+      if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+        problems.push(`${key} must be a whole number`);
       else values[key] = n;
     } else {
       values[key] = value;
@@ -175,7 +194,9 @@ export function loadAccounts(env: NodeJS.ProcessEnv): AccountConfig[] {
     try {
       text = readFileSync(env.WECHAT_ACCOUNTS_FILE, 'utf8');
     } catch (error) {
-      throw new ConfigError([`WECHAT_ACCOUNTS_FILE cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
+      throw new ConfigError([
+        `WECHAT_ACCOUNTS_FILE cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      ]);
     }
     return parseAccounts(text, 'WECHAT_ACCOUNTS_FILE');
   }
@@ -217,12 +238,18 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
   const production = nodeEnv === 'production';
 
   let accounts = loadAccounts(raw);
-  const sandboxEnabled = env.WECHAT_SANDBOX ? env.WECHAT_SANDBOX === 'true' : accounts.length === 0 && !production;
+  const sandboxEnabled = env.WECHAT_SANDBOX
+    ? env.WECHAT_SANDBOX === 'true'
+    : accounts.length === 0 && !production;
   if (sandboxEnabled && production) {
-    problems.push('WECHAT_SANDBOX=true is refused when NODE_ENV=production (the simulator would answer for WeChat)');
+    problems.push(
+      'WECHAT_SANDBOX=true is refused when NODE_ENV=production (the simulator would answer for WeChat)',
+    );
   }
   if (!sandboxEnabled && production && accounts.length === 0) {
-    problems.push('no account configured: set WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE (required when NODE_ENV=production)');
+    problems.push(
+      'no account configured: set WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE (required when NODE_ENV=production)',
+    );
   }
   if (sandboxEnabled && !accounts.some((a) => a.appId === SANDBOX_DEMO_ACCOUNT.appId)) {
     accounts = [...accounts, Object.assign(new AccountConfig(), SANDBOX_DEMO_ACCOUNT)];
@@ -230,11 +257,16 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
 
   const redisModes = [env.REDIS_URL, env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).length;
   if (redisModes > 1) problems.push('set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES');
-  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS');
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME)
+    problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS');
   let redis: RedisConnection | null = null;
   if (env.REDIS_URL) redis = { kind: 'url', url: env.REDIS_URL };
   else if (env.REDIS_SENTINELS) {
-    redis = { kind: 'sentinel', sentinels: hostPorts(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME ?? '' };
+    redis = {
+      kind: 'sentinel',
+      sentinels: hostPorts(env.REDIS_SENTINELS),
+      name: env.REDIS_SENTINEL_NAME ?? '',
+    };
   } else if (env.REDIS_CLUSTER_NODES) redis = { kind: 'cluster', nodes: hostPorts(env.REDIS_CLUSTER_NODES) };
 
   const refreshAheadSeconds = env.TOKEN_REFRESH_AHEAD_SECONDS ?? 240;
@@ -252,10 +284,13 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
   }
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   let apiKeys = splitList(env.ADMIN_API_KEYS);
-  if (apiKeys.some((k) => k.length < 16)) problems.push('ADMIN_API_KEYS: every key must be at least 16 characters');
+  if (apiKeys.some((k) => k.length < 16))
+    problems.push('ADMIN_API_KEYS: every key must be at least 16 characters');
   if (apiKeys.length === 0 && sandboxEnabled) apiKeys = [SANDBOX_ADMIN_KEY];
   if (env.REDIS_CLUSTER_NODES) {
-    problems.push('REDIS_CLUSTER_NODES: Redis Cluster is not supported by this version yet; use REDIS_URL or REDIS_SENTINELS');
+    problems.push(
+      'REDIS_CLUSTER_NODES: Redis Cluster is not supported by this version yet; use REDIS_URL or REDIS_SENTINELS',
+    );
   }
 
   if (problems.length) throw new ConfigError(problems);

@@ -45,7 +45,8 @@ export function pushXml(message: PushMessage): string {
     const key = message.eventKey === undefined ? '' : `<EventKey>${renderCdata(message.eventKey)}</EventKey>`;
     return `${head}<MsgType><![CDATA[event]]></MsgType><Event>${renderCdata(message.event)}</Event>${key}</xml>`;
   }
-  const msgId = message.msgId ?? String(BigInt(createTime) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE()));
+  const msgId =
+    message.msgId ?? String(BigInt(createTime) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE()));
   return `${head}<MsgType><![CDATA[text]]></MsgType><Content>${renderCdata(message.text ?? '')}</Content><MsgId>${msgId}</MsgId></xml>`;
 }
 
@@ -66,7 +67,11 @@ export function signPush(target: PushTarget, xml: string): SignedPush {
   query.encrypt_type = 'aes';
   query.msg_signature = crypto.signEncrypted(timestamp, nonce, encrypted);
   const toUser = /<ToUserName>(.*?)<\/ToUserName>/.exec(xml)?.[1] ?? '';
-  return { query, body: `<xml><ToUserName>${toUser}</ToUserName><Encrypt>${renderCdata(encrypted)}</Encrypt></xml>`, xml };
+  return {
+    query,
+    body: `<xml><ToUserName>${toUser}</ToUserName><Encrypt>${renderCdata(encrypted)}</Encrypt></xml>`,
+    xml,
+  };
 }
 
 /** Opens an encrypted reply envelope (checking its signature); plain replies are returned as they are. */
@@ -77,6 +82,7 @@ export function openReply(target: PushTarget, body: string): string {
   const timestamp = /<TimeStamp>([^<]*)<\/TimeStamp>/.exec(body)?.[1] ?? '';
   const nonce = /<Nonce><!\[CDATA\[([^\]]*)\]\]>/.exec(body)?.[1] ?? '';
   const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
-  if (signature !== crypto.signEncrypted(timestamp, nonce, encrypted)) throw new Error('the reply envelope has a wrong MsgSignature');
+  if (signature !== crypto.signEncrypted(timestamp, nonce, encrypted))
+    throw new Error('the reply envelope has a wrong MsgSignature');
   return crypto.decryptFor(encrypted);
 }

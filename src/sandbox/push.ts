@@ -36,15 +36,26 @@ async function main(): Promise<number> {
     encrypt: values.encrypt,
   };
   if (!target.token) {
-    process.stderr.write('--token (the account callback token) is required for an account other than the demo one\n');
+    process.stderr.write(
+      '--token (the account callback token) is required for an account other than the demo one\n',
+    );
     return 2;
   }
-  const xml = pushXml({ text: values.text, event: values.event, eventKey: values['event-key'], fromUser: values.from });
+  const xml = pushXml({
+    text: values.text,
+    event: values.event,
+    eventKey: values['event-key'],
+    fromUser: values.from,
+  });
   const push = signPush(target, xml);
   const url = `${values.url.replace(/\/+$/, '')}/wechat/${values.app}?${new URLSearchParams(push.query).toString()}`;
   process.stdout.write(`> ${target.encrypt ? 'encrypted ' : ''}${xml}\n`);
   const started = Date.now();
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml' },
+    body: push.body,
+  });
   const body = await response.text();
   process.stdout.write(`< HTTP ${response.status} in ${Date.now() - started} ms\n`);
   process.stdout.write(`< ${response.ok ? openReply(target, body) : body}\n`);

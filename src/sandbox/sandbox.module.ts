@@ -35,4 +35,3 @@ async function startSandbox(config: WxhubConfig): Promise<SandboxRuntime> {
   exports: [SandboxRuntime],
 })
 export class SandboxModule {}
-

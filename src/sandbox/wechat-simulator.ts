@@ -112,7 +112,19 @@ export interface RecordedCustomMessage {
   body: Record<string, unknown>;
 }
 
-const CUSTOM_MESSAGE_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'mpnewsarticle', 'msgmenu', 'wxcard', 'miniprogrampage']);
+const CUSTOM_MESSAGE_TYPES = new Set([
+  'text',
+  'image',
+  'voice',
+  'video',
+  'music',
+  'news',
+  'mpnews',
+  'mpnewsarticle',
+  'msgmenu',
+  'wxcard',
+  'miniprogrampage',
+]);
 
 const DEFAULT_TIMING: Required<SimulatorTiming> = {
   tokenLifetimeSeconds: 7200,
@@ -351,7 +363,12 @@ export class WechatSimulator {
         const body = parseJsonObject(request.body);
         if (!body) return this.error(ERR.dataFormat);
         const msgtype = body.msgtype;
-        if (typeof body.touser !== 'string' || !body.touser || typeof msgtype !== 'string' || !CUSTOM_MESSAGE_TYPES.has(msgtype)) {
+        if (
+          typeof body.touser !== 'string' ||
+          !body.touser ||
+          typeof msgtype !== 'string' ||
+          !CUSTOM_MESSAGE_TYPES.has(msgtype)
+        ) {
           return this.error(ERR.dataFormat);
         }
         if (!body[msgtype] || typeof body[msgtype] !== 'object') return this.error(ERR.dataFormat);
@@ -512,7 +529,10 @@ export class WechatSimulator {
     return this.issueStable(appId);
   }
 
-  private handleBusiness(token: string | undefined, ipList: readonly string[]): { errcode: number; errmsg: string } | { ip_list: string[] } {
+  private handleBusiness(
+    token: string | undefined,
+    ipList: readonly string[],
+  ): { errcode: number; errmsg: string } | { ip_list: string[] } {
     if (token === undefined) return this.error(ERR.tokenMissing);
     const record = this.tokens.get(token);
     const state = record ? this.stateOf(record) : 'invalid';

@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { FORCE_COUNTER, type CredentialChange, type CredentialKind, type CredentialRecord, type ForceReservation, type TokenStore } from './token-store';
+import {
+  FORCE_COUNTER,
+  type CredentialChange,
+  type CredentialKind,
+  type CredentialRecord,
+  type ForceReservation,
+  type TokenStore,
+} from './token-store';
 
 /** The embedded store: correct for a single instance only (nothing is shared between processes). */
 export class MemoryTokenStore implements TokenStore {
@@ -25,7 +32,8 @@ export class MemoryTokenStore implements TokenStore {
   ): Promise<{ stored: boolean; current: CredentialRecord | null }> {
     const key = `${appId}:${kind}`;
     const current = this.records.get(key);
-    if ((current?.version ?? 0) !== expectedVersion) return { stored: false, current: current ? { ...current } : null };
+    if ((current?.version ?? 0) !== expectedVersion)
+      return { stored: false, current: current ? { ...current } : null };
     this.records.set(key, { ...record });
     const change: CredentialChange = { appId, kind, version: record.version };
     setImmediate(() => this.events.emit('change', change));
@@ -81,7 +89,13 @@ export class MemoryTokenStore implements TokenStore {
     return Object.fromEntries(this.counters.get(`${appId}:${day}`) ?? []);
   }
 
-  async reserveForce(appId: string, day: string, nowMs: number, dailyBudget: number, minIntervalMs: number): Promise<ForceReservation> {
+  async reserveForce(
+    appId: string,
+    day: string,
+    nowMs: number,
+    dailyBudget: number,
+    minIntervalMs: number,
+  ): Promise<ForceReservation> {
     const map = this.dayCounters(appId, day);
     const used = map.get(FORCE_COUNTER) ?? 0;
     if (used >= dailyBudget) return { granted: false, reason: 'budget', used, retryAfterMs: 0 };

@@ -6,7 +6,10 @@ import type { RedisConnection } from '../config/wxhub-config';
  * nestjs-redis options for one of wxhub's connections. A paused or unreachable Redis must not hang the hot paths:
  * commands fail after a second and callers fall back (the token plane serves its in-process copy).
  */
-export function redisModuleOptions(redis: RedisConnection | null | undefined, namespace: string): RedisModuleOptions {
+export function redisModuleOptions(
+  redis: RedisConnection | null | undefined,
+  namespace: string,
+): RedisModuleOptions {
   if (!redis) return { config: [] };
   if (redis.kind === 'cluster') throw new Error('Redis Cluster is not supported by this version');
   const logger = new Logger('Redis');
@@ -28,6 +31,9 @@ export function redisModuleOptions(redis: RedisConnection | null | undefined, na
   return {
     readyLog: false,
     errorLog: false,
-    config: redis.kind === 'url' ? { ...common, url: redis.url } : { ...common, sentinels: redis.sentinels, name: redis.name },
+    config:
+      redis.kind === 'url'
+        ? { ...common, url: redis.url }
+        : { ...common, sentinels: redis.sentinels, name: redis.name },
   };
 }

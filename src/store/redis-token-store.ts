@@ -13,7 +13,13 @@ import {
 type Client = Redis | Cluster;
 
 interface ScriptedClient {
-  wxhubCas(key: string, expected: number, record: string, channel: string, message: string): Promise<[number, string]>;
+  wxhubCas(
+    key: string,
+    expected: number,
+    record: string,
+    channel: string,
+    message: string,
+  ): Promise<[number, string]>;
   wxhubRelease(key: string, owner: string): Promise<number>;
   wxhubExtend(key: string, owner: string, ttlMs: number): Promise<number>;
   wxhubReserveForce(
@@ -116,7 +122,9 @@ export class RedisTokenStore implements TokenStore {
       for (const listener of this.listeners) listener(change);
     });
     subscriber.subscribe(this.channel).catch((error: Error) => {
-      this.logger.warn(`cannot subscribe to ${this.channel} yet (${error.message}); readers fall back to polling`);
+      this.logger.warn(
+        `cannot subscribe to ${this.channel} yet (${error.message}); readers fall back to polling`,
+      );
     });
   }
 
@@ -135,7 +143,13 @@ export class RedisTokenStore implements TokenStore {
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
   }
 
-  async reserveForce(appId: string, day: string, nowMs: number, dailyBudget: number, minIntervalMs: number): Promise<ForceReservation> {
+  async reserveForce(
+    appId: string,
+    day: string,
+    nowMs: number,
+    dailyBudget: number,
+    minIntervalMs: number,
+  ): Promise<ForceReservation> {
     const [granted, used, reason, retryAfterMs] = await this.scripts.wxhubReserveForce(
       this.key(appId, `counters:${day}`),
       this.key(appId, 'force:last'),

@@ -55,7 +55,13 @@ export interface TokenStore {
   incrementCounter(appId: string, day: string, field: string, by?: number): Promise<number>;
   getCounters(appId: string, day: string): Promise<Record<string, number>>;
   /** Atomically takes one force refresh from the daily budget, honouring the minimum spacing. */
-  reserveForce(appId: string, day: string, nowMs: number, dailyBudget: number, minIntervalMs: number): Promise<ForceReservation>;
+  reserveForce(
+    appId: string,
+    day: string,
+    nowMs: number,
+    dailyBudget: number,
+    minIntervalMs: number,
+  ): Promise<ForceReservation>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -120,7 +120,9 @@ export class TokenRefresher implements OnModuleDestroy {
         } finally {
           clearInterval(watchdog);
           await this.store.releaseLock(appId, TOKEN_LOCK, owner).catch((error: Error) => {
-            this.logger.warn(`could not release the refresh lock of ${appId} (${error.message}); it expires by itself`);
+            this.logger.warn(
+              `could not release the refresh lock of ${appId} (${error.message}); it expires by itself`,
+            );
           });
         }
       }
@@ -159,7 +161,9 @@ export class TokenRefresher implements OnModuleDestroy {
           ? { record, outcome: 'fresh' }
           : undefined;
       case 'invalid':
-        return this.usable(record, now) && record.value !== intent.token ? { record, outcome: 'stale-report' } : undefined;
+        return this.usable(record, now) && record.value !== intent.token
+          ? { record, outcome: 'stale-report' }
+          : undefined;
       case 'force':
         return undefined;
     }
@@ -178,11 +182,18 @@ export class TokenRefresher implements OnModuleDestroy {
     }
   }
 
-  private async underLock(account: AccountConfig, intent: RefreshIntent, current: CredentialRecord | null): Promise<RefreshResult> {
+  private async underLock(
+    account: AccountConfig,
+    intent: RefreshIntent,
+    current: CredentialRecord | null,
+  ): Promise<RefreshResult> {
     switch (intent.kind) {
       case 'missing':
       case 'expiring':
-        return { record: await this.fetchAndStore(account, current, false, intent.kind), outcome: 'refreshed' };
+        return {
+          record: await this.fetchAndStore(account, current, false, intent.kind),
+          outcome: 'refreshed',
+        };
       case 'force':
         await this.reserveForce(account.appId);
         return {
@@ -199,13 +210,20 @@ export class TokenRefresher implements OnModuleDestroy {
    * Stable: re-query in normal mode; only when WeChat hands back the very token reported bad, probe it, and
    * force a refresh only if the probe proves it dead.
    */
-  private async compareAndRefresh(account: AccountConfig, token: string, current: CredentialRecord | null): Promise<RefreshResult> {
+  private async compareAndRefresh(
+    account: AccountConfig,
+    token: string,
+    current: CredentialRecord | null,
+  ): Promise<RefreshResult> {
     const { appId } = account;
     if (account.tokenEndpoint === 'legacy') {
       const probe = await this.probe(appId, token);
       if (probe === 'alive' && current) return this.falseReport(appId, current);
       if (probe === 'dead') this.noteDeath(appId, current, 'it died before its own expiry');
-      return { record: await this.fetchAndStore(account, current, false, 'invalid-report'), outcome: 'refreshed' };
+      return {
+        record: await this.fetchAndStore(account, current, false, 'invalid-report'),
+        outcome: 'refreshed',
+      };
     }
     const fetched = await this.fetchUpstream(account, current, false);
     if (fetched.accessToken !== token) {
@@ -216,7 +234,8 @@ export class TokenRefresher implements OnModuleDestroy {
     const verified = this.verifiedLive.get(token);
     const probe = verified && verified.until > Date.now() ? 'alive' : await this.probe(appId, token);
     if (probe !== 'dead') {
-      if (probe === 'unknown') this.logger.warn(`could not verify the reported token of ${appId}; keeping it`);
+      if (probe === 'unknown')
+        this.logger.warn(`could not verify the reported token of ${appId}; keeping it`);
       const record = await this.save(account, current, fetched, 'invalid-report');
       return this.falseReport(appId, record, probe === 'alive');
     }
@@ -225,7 +244,12 @@ export class TokenRefresher implements OnModuleDestroy {
       await this.reserveForce(appId);
     } catch (error) {
       if (error instanceof ForceRefreshRefusedError) {
-        throw new TokenUnavailableError(appId, `the token is dead and ${error.message}`, undefined, error.retryAfterMs || undefined);
+        throw new TokenUnavailableError(
+          appId,
+          `the token is dead and ${error.message}`,
+          undefined,
+          error.retryAfterMs || undefined,
+        );
       }
       throw error;
     }
@@ -233,7 +257,8 @@ export class TokenRefresher implements OnModuleDestroy {
   }
 
   private falseReport(appId: string, record: CredentialRecord, verified = true): RefreshResult {
-    if (verified) this.verifiedLive.set(record.value, { value: record.value, until: Date.now() + VERIFIED_LIVE_MS });
+    if (verified)
+      this.verifiedLive.set(record.value, { value: record.value, until: Date.now() + VERIFIED_LIVE_MS });
     this.count(appId, COUNTERS.reportsFalse);
     this.logger.log(`a report that the token of ${appId} is invalid was false: WeChat still accepts it`);
     return { record, outcome: 'false-report' };
@@ -265,7 +290,9 @@ export class TokenRefresher implements OnModuleDestroy {
       this.options.forceMinIntervalMs,
     );
     if (!reservation.granted) {
-      this.logger.warn(`force refresh of ${appId} refused: ${reservation.reason} (${reservation.used} used today)`);
+      this.logger.warn(
+        `force refresh of ${appId} refused: ${reservation.reason} (${reservation.used} used today)`,
+      );
       throw new ForceRefreshRefusedError(appId, reservation.reason, reservation.retryAfterMs);
     }
   }
@@ -291,7 +318,12 @@ export class TokenRefresher implements OnModuleDestroy {
       return { ...fetched, startedAt };
     } catch (error) {
       const failure = this.recordFailure(appId, error, current);
-      throw new TokenUnavailableError(appId, failure.error.message, failure.error.errcode, failure.retryAt - Date.now());
+      throw new TokenUnavailableError(
+        appId,
+        failure.error.message,
+        failure.error.errcode,
+        failure.retryAt - Date.now(),
+      );
     }
   }
 
@@ -325,10 +357,15 @@ export class TokenRefresher implements OnModuleDestroy {
     try {
       result = await this.store.compareAndSet(account.appId, 'token', record, current?.version ?? 0);
     } catch (error) {
-      throw new TokenUnavailableError(account.appId, `the token store is unreachable (${(error as Error).message})`);
+      throw new TokenUnavailableError(
+        account.appId,
+        `the token store is unreachable (${(error as Error).message})`,
+      );
     }
     if (!result.stored) {
-      this.logger.warn(`a newer token of ${account.appId} was stored meanwhile (version ${result.current?.version}); keeping it`);
+      this.logger.warn(
+        `a newer token of ${account.appId} was stored meanwhile (version ${result.current?.version}); keeping it`,
+      );
       return result.current && this.usable(result.current) ? result.current : record;
     }
     if (!same) {
@@ -341,7 +378,9 @@ export class TokenRefresher implements OnModuleDestroy {
 
   private recordFailure(appId: string, error: unknown, current: CredentialRecord | null): FailureState {
     const upstream =
-      error instanceof UpstreamTokenError ? error : new UpstreamTokenError('network', 'unexpected failure of the token call');
+      error instanceof UpstreamTokenError
+        ? error
+        : new UpstreamTokenError('network', 'unexpected failure of the token call');
     const previous = this.failures.get(appId);
     const attempt = (previous?.attempt ?? 0) + 1;
     const delay =
@@ -379,7 +418,9 @@ export class TokenRefresher implements OnModuleDestroy {
       .incrementCounter(appId, chinaDay(Date.now()), COUNTERS.legacyCalls)
       .then((calls) => {
         if (calls >= LEGACY_QUOTA_WARNING && calls % 50 === 0) {
-          this.logger.warn(`${appId} made ${calls} of its 2000 daily /cgi-bin/token calls: something is rotating tokens too often`);
+          this.logger.warn(
+            `${appId} made ${calls} of its 2000 daily /cgi-bin/token calls: something is rotating tokens too often`,
+          );
         }
       })
       .catch(() => undefined);

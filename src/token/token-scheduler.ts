@@ -82,7 +82,8 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     let maxJitter = Math.min(30_000, ahead / 4);
-    if (record.endpoint === 'stable') maxJitter = Math.min(maxJitter, Math.max(0, STABLE_ROTATION_WINDOW_MS - 10_000 - ahead));
+    if (record.endpoint === 'stable')
+      maxJitter = Math.min(maxJitter, Math.max(0, STABLE_ROTATION_WINDOW_MS - 10_000 - ahead));
     const horizonMs = ahead + Math.random() * maxJitter;
     // not sooner than a quarter of the window from now, so a token WeChat did not rotate yet causes no hot loop
     const at = Math.max(record.expiresAt - horizonMs, now + Math.min(10_000, ahead / 4));

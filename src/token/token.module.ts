@@ -8,7 +8,11 @@ import { redisModuleOptions } from '../store/redis-options';
 import { RedisTokenStore } from '../store/redis-token-store';
 import { TokenStore } from '../store/token-store';
 import { TOKEN_PLANE_OPTIONS } from './token.constants';
-import { resolveTokenPlaneOptions, type TokenModuleOptions, type TokenPlaneOptions } from './token-plane-options';
+import {
+  resolveTokenPlaneOptions,
+  type TokenModuleOptions,
+  type TokenPlaneOptions,
+} from './token-plane-options';
 import { TokenRefresher } from './token-refresher';
 import { TokenScheduler } from './token-scheduler';
 import { TokenService } from './token.service';
@@ -51,7 +55,9 @@ const providers: Provider[] = [
       const logger = new Logger('TokenStore');
       if (options.store) return options.store;
       if (!options.redis) {
-        logger.warn('using the embedded in-memory store: correct for ONE instance only; set REDIS_URL to run several');
+        logger.warn(
+          'using the embedded in-memory store: correct for ONE instance only; set REDIS_URL to run several',
+        );
         return new MemoryTokenStore();
       }
       const description = describeStore(options);
@@ -62,7 +68,8 @@ const providers: Provider[] = [
   },
   {
     provide: WechatTokenClient,
-    useFactory: (plane: TokenPlaneOptions) => new WechatTokenClient(plane.apiBaseUrl, plane.upstreamTimeoutMs),
+    useFactory: (plane: TokenPlaneOptions) =>
+      new WechatTokenClient(plane.apiBaseUrl, plane.upstreamTimeoutMs),
     inject: [TOKEN_PLANE_OPTIONS],
   },
   TokenRefresher,
@@ -96,7 +103,11 @@ export class TokenModule {
         options,
         ScheduleModule.forRoot(),
         RedisModule.forRootAsync(
-          { imports: [options], inject: [TOKEN_MODULE_OPTIONS], useFactory: (o: unknown) => tokenRedisOptions(o as TokenModuleOptions) },
+          {
+            imports: [options],
+            inject: [TOKEN_MODULE_OPTIONS],
+            useFactory: (o: unknown) => tokenRedisOptions(o as TokenModuleOptions),
+          },
           false,
         ),
       ],

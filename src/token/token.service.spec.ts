@@ -16,7 +16,11 @@ const LEGACY = 'wx0000000000000002';
 const SECRETS = { [STABLE]: 'stablesecret0000000000000000001', [LEGACY]: 'legacysecret0000000000000000002' };
 
 function account(appId: string, tokenEndpoint: 'stable' | 'legacy'): AccountConfig {
-  return Object.assign(new AccountConfig(), { appId, appSecret: SECRETS[appId as keyof typeof SECRETS], tokenEndpoint });
+  return Object.assign(new AccountConfig(), {
+    appId,
+    appSecret: SECRETS[appId as keyof typeof SECRETS],
+    tokenEndpoint,
+  });
 }
 
 class CapturingLogger implements LoggerService {
@@ -44,7 +48,11 @@ const planes: Plane[] = [];
 jest.setTimeout(20_000);
 
 async function plane(
-  options: { timing?: SimulatorTiming; module?: Partial<TokenModuleOptions>; before?: (sim: WechatSimulator) => void } = {},
+  options: {
+    timing?: SimulatorTiming;
+    module?: Partial<TokenModuleOptions>;
+    before?: (sim: WechatSimulator) => void;
+  } = {},
 ): Promise<Plane> {
   const sim = new WechatSimulator({
     apps: Object.entries(SECRETS).map(([appId, appSecret]) => ({ appId, appSecret })),
@@ -156,7 +164,9 @@ describe('TokenService invalid-token reports', () => {
     const old = await tokens.getAccessToken(STABLE);
     sim.foreignRefresh(STABLE, 'stable');
     expect(sim.checkToken(STABLE, old)).toBe('invalid');
-    const results = await Promise.all(Array.from({ length: 100 }, () => tokens.reportInvalidWithOutcome(STABLE, old)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => tokens.reportInvalidWithOutcome(STABLE, old)),
+    );
     const fresh = results[0]!.token.value;
     expect(results.every((r) => r.token.value === fresh)).toBe(true);
     expect(fresh).not.toBe(old);
@@ -221,9 +231,12 @@ describe('TokenService forced refresh', () => {
 describe('TokenService upstream failures', () => {
   it('stops on a configuration error (40164) with a clear error and no hot retry loop', async () => {
     const { sim, tokens, logs } = await plane({
-      before: (s) => s.injectFault({ kind: 'errcode', errcode: 40164, errmsg: 'invalid ip 127.0.0.1, not in whitelist' }),
+      before: (s) =>
+        s.injectFault({ kind: 'errcode', errcode: 40164, errmsg: 'invalid ip 127.0.0.1, not in whitelist' }),
     });
-    const errors = await Promise.all(Array.from({ length: 20 }, () => tokens.getAccessToken(STABLE).catch((e: unknown) => e)));
+    const errors = await Promise.all(
+      Array.from({ length: 20 }, () => tokens.getAccessToken(STABLE).catch((e: unknown) => e)),
+    );
     for (const error of errors) {
       expect(error).toBeInstanceOf(TokenUnavailableError);
       expect(error).toMatchObject({ errcode: 40164 });
@@ -275,7 +288,9 @@ describe('TokenService upstream failures', () => {
       await tokens.getAccessToken(LEGACY).catch((e: unknown) => e),
     ];
     sim.clearFaults();
-    const text = [...errors.map((e) => `${(e as Error).message} ${(e as Error).stack}`), ...logs.lines].join('\n');
+    const text = [...errors.map((e) => `${(e as Error).message} ${(e as Error).stack}`), ...logs.lines].join(
+      '\n',
+    );
     expect(text).toMatch(/HTTP 500/);
     for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
   });

@@ -101,7 +101,10 @@ export class TokenService implements OnModuleDestroy {
   }
 
   /** reportInvalid, also telling what the report led to. */
-  async reportInvalidWithOutcome(appId: string, token: string): Promise<{ token: AccessToken; outcome: RefreshOutcome }> {
+  async reportInvalidWithOutcome(
+    appId: string,
+    token: string,
+  ): Promise<{ token: AccessToken; outcome: RefreshOutcome }> {
     this.accounts.getOrThrow(appId);
     const entry = this.l1.get(appId);
     if (entry && entry.record.value === token) entry.checkedUntil = 0;
@@ -157,7 +160,13 @@ export class TokenService implements OnModuleDestroy {
           appId: account.appId,
           endpoint: account.tokenEndpoint,
           messageMode: account.messageMode,
-          status: live ? 'live' : this.refresher.refreshing(account.appId) ? 'refreshing' : failure ? 'failing' : 'missing',
+          status: live
+            ? 'live'
+            : this.refresher.refreshing(account.appId)
+              ? 'refreshing'
+              : failure
+                ? 'failing'
+                : 'missing',
           version: record?.version ?? null,
           fetchedAt: record ? new Date(record.fetchedAt).toISOString() : null,
           expiresAt: record ? new Date(record.expiresAt).toISOString() : null,
@@ -224,7 +233,11 @@ export class TokenService implements OnModuleDestroy {
       .then(
         (record) => {
           const entry = this.l1.get(appId);
-          if (entry && this.refresher.usable(entry.record) && (!record || record.version < entry.record.version)) {
+          if (
+            entry &&
+            this.refresher.usable(entry.record) &&
+            (!record || record.version < entry.record.version)
+          ) {
             this.repairStore(appId, entry.record, record);
             return entry.record;
           }
@@ -271,7 +284,11 @@ export class TokenService implements OnModuleDestroy {
       existing.checkedUntil = checkedUntil;
       return existing;
     }
-    const token = Object.freeze({ value: record.value, version: record.version, expiresAt: new Date(record.expiresAt) });
+    const token = Object.freeze({
+      value: record.value,
+      version: record.version,
+      expiresAt: new Date(record.expiresAt),
+    });
     const entry: L1Entry = { record, token, checkedUntil };
     this.l1.set(appId, entry);
     return entry;

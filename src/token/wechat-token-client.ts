@@ -61,7 +61,10 @@ export class WechatTokenClient {
   /** A cheap business call (`getcallbackip`) that tells whether WeChat still accepts a token. */
   async probe(accessToken: string): Promise<ProbeResult> {
     try {
-      const body = await this.call('GET', `/cgi-bin/getcallbackip?access_token=${encodeURIComponent(accessToken)}`);
+      const body = await this.call(
+        'GET',
+        `/cgi-bin/getcallbackip?access_token=${encodeURIComponent(accessToken)}`,
+      );
       const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
       if (errcode === 0) return 'alive';
       return TOKEN_DEAD_ERRCODES.has(errcode) ? 'dead' : 'unknown';
@@ -89,8 +92,10 @@ export class WechatTokenClient {
     } catch (error) {
       throw toSafeError(error, this.timeoutMs);
     }
-    if (response.statusCode >= 500) throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
-    if (response.statusCode !== 200) throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
+    if (response.statusCode >= 500)
+      throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
+    if (response.statusCode !== 200)
+      throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
     try {
       const parsed: unknown = JSON.parse(text);
       if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>;

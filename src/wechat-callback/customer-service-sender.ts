@@ -68,7 +68,8 @@ export class CustomerServiceSender implements OnModuleDestroy {
       body: JSON.stringify(body),
     });
     const text = await response.body.text();
-    if (response.statusCode !== 200) return { ok: false, errcode: null, errmsg: `HTTP ${response.statusCode}` };
+    if (response.statusCode !== 200)
+      return { ok: false, errcode: null, errmsg: `HTTP ${response.statusCode}` };
     try {
       const parsed = JSON.parse(text) as { errcode?: number; errmsg?: string };
       const errcode = parsed.errcode ?? 0;

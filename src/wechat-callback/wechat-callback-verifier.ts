@@ -62,21 +62,35 @@ export class WechatCallbackVerifier {
     const encrypt = typeof outer.Encrypt === 'string' && outer.Encrypt.length > 0 ? outer.Encrypt : undefined;
 
     if (!encryptedRequest || encrypt === undefined) {
-      if (account.messageMode === 'safe') throw new CallbackModeError('this account is in safe mode: plaintext pushes are refused');
-      if (encryptedRequest) throw new MalformedXmlError('encrypt_type=aes but the body has no Encrypt element');
+      if (account.messageMode === 'safe')
+        throw new CallbackModeError('this account is in safe mode: plaintext pushes are refused');
+      if (encryptedRequest)
+        throw new MalformedXmlError('encrypt_type=aes but the body has no Encrypt element');
       return { account, message: outer, rawXml: body, encrypted: false, timestamp, nonce, receivedAt };
     }
 
     const msgSignature = param(query, 'msg_signature');
-    if (msgSignature === undefined || !signatureMatches(msgSignature, account.token, timestamp, nonce, encrypt)) {
+    if (
+      msgSignature === undefined ||
+      !signatureMatches(msgSignature, account.token, timestamp, nonce, encrypt)
+    ) {
       throw new InvalidSignatureError('msg_signature');
     }
     const xml = this.crypto(account).decryptFor(encrypt);
-    return { account, message: parseWechatXml(xml), rawXml: xml, encrypted: true, timestamp, nonce, receivedAt };
+    return {
+      account,
+      message: parseWechatXml(xml),
+      rawXml: xml,
+      encrypted: true,
+      timestamp,
+      nonce,
+      receivedAt,
+    };
   }
 
   crypto(account: AccountConfig & { token: string }): WechatCrypto {
-    if (!account.encodingAESKey) throw new CallbackModeError('the push is encrypted but the account has no encodingAESKey');
+    if (!account.encodingAESKey)
+      throw new CallbackModeError('the push is encrypted but the account has no encodingAESKey');
     const cached = this.cryptos.get(account.appId);
     const key = `${account.token}:${account.encodingAESKey}`;
     if (cached && cached.key === key) return cached.crypto;
@@ -85,14 +99,18 @@ export class WechatCallbackVerifier {
     return crypto;
   }
 
-  private checkSignature(account: AccountConfig & { token: string }, query: CallbackQuery): { timestamp: string; nonce: string } {
+  private checkSignature(
+    account: AccountConfig & { token: string },
+    query: CallbackQuery,
+  ): { timestamp: string; nonce: string } {
     const signature = param(query, 'signature');
     const timestamp = param(query, 'timestamp');
     const nonce = param(query, 'nonce');
     if (signature === undefined || timestamp === undefined || nonce === undefined) {
       throw new InvalidSignatureError('signature');
     }
-    if (!signatureMatches(signature, account.token, timestamp, nonce)) throw new InvalidSignatureError('signature');
+    if (!signatureMatches(signature, account.token, timestamp, nonce))
+      throw new InvalidSignatureError('signature');
     if (this.options.maxClockSkewSeconds > 0) {
       const skew = Math.abs(Math.floor(Date.now() / 1000) - Number(timestamp));
       if (!Number.isFinite(skew) || skew > this.options.maxClockSkewSeconds) {

@@ -14,7 +14,11 @@ export class WechatCallbackController {
 
   /** The URL check of the WeChat console: answers `echostr` as plain text. */
   @Get(':appId')
-  verify(@Param('appId') appId: string, @Query() query: CallbackQuery, @Res({ passthrough: true }) reply: FastifyReply): string {
+  verify(
+    @Param('appId') appId: string,
+    @Query() query: CallbackQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string {
     const echostr = this.verifier.verifyUrl(appId, query);
     void reply.header('content-type', 'text/plain; charset=utf-8');
     return echostr;
@@ -28,10 +32,14 @@ export class WechatCallbackController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    if (typeof body !== 'string' || body.length === 0) throw new MalformedXmlError('the body must be WeChat XML');
+    if (typeof body !== 'string' || body.length === 0)
+      throw new MalformedXmlError('the body must be WeChat XML');
     const push = this.verifier.verifyPush(appId, query, body);
     const response = await this.dispatcher.handle(push);
-    void reply.header('content-type', response === SUCCESS ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8');
+    void reply.header(
+      'content-type',
+      response === SUCCESS ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8',
+    );
     return response;
   }
 }

@@ -75,8 +75,17 @@ describe('WechatCallbackDispatcher', () => {
     const url = await sim.listen();
     moduleRef = await Test.createTestingModule({
       imports: [
-        TokenModule.forRoot({ accounts: [ACCOUNT], apiBaseUrl: url, store: new MemoryTokenStore(), isGlobal: true }),
-        WechatCallbackModule.forRoot({ apiBaseUrl: url, handlerTimeoutMs: 300, dedupeStore: new MemoryCallbackDedupeStore() }),
+        TokenModule.forRoot({
+          accounts: [ACCOUNT],
+          apiBaseUrl: url,
+          store: new MemoryTokenStore(),
+          isGlobal: true,
+        }),
+        WechatCallbackModule.forRoot({
+          apiBaseUrl: url,
+          handlerTimeoutMs: 300,
+          dedupeStore: new MemoryCallbackDedupeStore(),
+        }),
       ],
       providers: [Handlers],
     }).compile();
@@ -98,13 +107,28 @@ describe('WechatCallbackDispatcher', () => {
   }
 
   it('discovers every decorated method', () => {
-    const names = moduleRef.get(WechatCallbackRouter).list().map((r) => r.name);
-    expect(names).toEqual(expect.arrayContaining(['Handlers.echo', 'Handlers.slow', 'Handlers.boom', 'Handlers.context', 'Handlers.welcome']));
+    const names = moduleRef
+      .get(WechatCallbackRouter)
+      .list()
+      .map((r) => r.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Handlers.echo',
+        'Handlers.slow',
+        'Handlers.boom',
+        'Handlers.context',
+        'Handlers.welcome',
+      ]),
+    );
   });
 
   it('replies with XML addressed back to the sender', async () => {
-    const body = await handle(pushXml({ text: 'hi', msgId: '1001', fromUser: 'o_user', toUser: 'gh_account' }));
-    expect(body).toContain('<ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_account]]></FromUserName>');
+    const body = await handle(
+      pushXml({ text: 'hi', msgId: '1001', fromUser: 'o_user', toUser: 'gh_account' }),
+    );
+    expect(body).toContain(
+      '<ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_account]]></FromUserName>',
+    );
     expect(body).toContain('<Content><![CDATA[echo: hi]]></Content>');
   });
 
@@ -140,7 +164,10 @@ describe('WechatCallbackDispatcher', () => {
     const deadline = Date.now() + 2000;
     while (sim.customMessages().length === 0 && Date.now() < deadline) await sleep(50);
     expect(sim.customMessages()).toEqual([
-      expect.objectContaining({ appId: APP, body: { touser: 'o_patient', msgtype: 'text', text: { content: 'late slow one' } } }),
+      expect.objectContaining({
+        appId: APP,
+        body: { touser: 'o_patient', msgtype: 'text', text: { content: 'late slow one' } },
+      }),
     ]);
     // a retry while the slow handler is still remembered gets the same answer and does not run it again
     expect(await handle(pushXml({ text: 'slow one', msgId: '1004', fromUser: 'o_patient' }))).toBe(SUCCESS);
@@ -183,7 +210,9 @@ describe('WechatCallbackExplorer', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(String(failure)).toMatch(/Orphan\.handle handles account wxcallback00000002, which has no callback token/);
+    expect(String(failure)).toMatch(
+      /Orphan\.handle handles account wxcallback00000002, which has no callback token/,
+    );
   });
 
   it('skips request-scoped handlers', async () => {
@@ -194,7 +223,12 @@ describe('WechatCallbackExplorer', () => {
     }
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TokenModule.forRoot({ accounts: [ACCOUNT], store: new MemoryTokenStore(), apiBaseUrl: 'http://127.0.0.1:9', isGlobal: true }),
+        TokenModule.forRoot({
+          accounts: [ACCOUNT],
+          store: new MemoryTokenStore(),
+          apiBaseUrl: 'http://127.0.0.1:9',
+          isGlobal: true,
+        }),
         WechatCallbackModule.forRoot({ dedupeStore: new MemoryCallbackDedupeStore() }),
       ],
       providers: [PerRequest],

@@ -8,7 +8,12 @@ import type { ResolvedCallbackOptions } from './wechat-callback-options';
 import { WechatCallbackRouter, type WechatRoute } from './wechat-callback.router';
 import { WechatCallbackVerifier, type VerifiedPush } from './wechat-callback-verifier';
 import { runInWechatContext, type WechatCallbackContext } from './wechat-context';
-import { normalizeReply, renderReplyXml, replyToCustomerServiceMessage, type WechatReply } from './wechat-reply';
+import {
+  normalizeReply,
+  renderReplyXml,
+  replyToCustomerServiceMessage,
+  type WechatReply,
+} from './wechat-reply';
 
 /** WeChat's "nothing to reply" answer. */
 export const SUCCESS = 'success';
@@ -17,7 +22,8 @@ export const SUCCESS = 'success';
 const PROCESSING_TTL_MS = 10_000;
 const RETRY_POLL_MS = 50;
 
-type Outcome = { kind: 'reply'; reply: WechatReply | null } | { kind: 'error'; error: unknown } | { kind: 'late' };
+type Outcome =
+  { kind: 'reply'; reply: WechatReply | null } | { kind: 'error'; error: unknown } | { kind: 'late' };
 
 /**
  * Runs the one matching handler of a verified push, once across all instances and WeChat's retries, within the
@@ -51,7 +57,9 @@ export class WechatCallbackDispatcher {
       while (state.state === 'processing') {
         if (Date.now() >= deadline) return SUCCESS;
         await new Promise((r) => setTimeout(r, RETRY_POLL_MS));
-        state = (await this.dedupe.peek(appId, id)) ?? (await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS));
+        state =
+          (await this.dedupe.peek(appId, id)) ??
+          (await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS));
       }
     } catch (error) {
       this.logger.warn(`de-duplication unavailable (${(error as Error).message}); handling the push anyway`);
@@ -64,7 +72,11 @@ export class WechatCallbackDispatcher {
     return this.run(push, deadline, { id, owner });
   }
 
-  private async run(push: VerifiedPush, deadline: number, claim: { id: string; owner: string } | undefined): Promise<string> {
+  private async run(
+    push: VerifiedPush,
+    deadline: number,
+    claim: { id: string; owner: string } | undefined,
+  ): Promise<string> {
     const appId = push.account.appId;
     const route = this.router.match(appId, push.message);
     if (!route) {
@@ -105,7 +117,9 @@ export class WechatCallbackDispatcher {
 
     if (outcome.kind === 'late') {
       this.stats.lateReplies++;
-      this.logger.warn(`${route.name} passed the ${this.options.handlerTimeoutMs} ms budget; answered success, its reply goes out through the customer-service API`);
+      this.logger.warn(
+        `${route.name} passed the ${this.options.handlerTimeoutMs} ms budget; answered success, its reply goes out through the customer-service API`,
+      );
       await this.complete(appId, claim, SUCCESS);
       work.then(
         (reply) => reply && this.deliverLate(push, route, reply),
@@ -129,13 +143,17 @@ export class WechatCallbackDispatcher {
       fromUser: String(push.message.ToUserName ?? ''),
       createTime: Math.floor(Date.now() / 1000),
     });
-    return push.encrypted ? this.verifier.crypto(push.account).encryptedReply(xml, push.timestamp, push.nonce) : xml;
+    return push.encrypted
+      ? this.verifier.crypto(push.account).encryptedReply(xml, push.timestamp, push.nonce)
+      : xml;
   }
 
   private async deliverLate(push: VerifiedPush, route: WechatRoute, reply: WechatReply): Promise<void> {
     const body = replyToCustomerServiceMessage(reply, String(push.message.FromUserName ?? ''));
     if (!body) {
-      this.logger.warn(`${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`);
+      this.logger.warn(
+        `${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`,
+      );
       return;
     }
     await this.sender.send(push.account.appId, body);
@@ -143,8 +161,13 @@ export class WechatCallbackDispatcher {
 
   private handlerFailed(route: WechatRoute, push: VerifiedPush, error: unknown): void {
     this.stats.handlerErrors++;
-    const what = push.message.MsgType === 'event' ? `event ${String(push.message.Event)}` : `message ${String(push.message.MsgType)}`;
-    this.logger.error(`${route.name} failed on ${what} for ${push.account.appId}: ${(error as Error)?.stack ?? String(error)}`);
+    const what =
+      push.message.MsgType === 'event'
+        ? `event ${String(push.message.Event)}`
+        : `message ${String(push.message.MsgType)}`;
+    this.logger.error(
+      `${route.name} failed on ${what} for ${push.account.appId}: ${(error as Error)?.stack ?? String(error)}`,
+    );
   }
 
   private async complete(appId: string, claim: { id: string } | undefined, response: string): Promise<void> {

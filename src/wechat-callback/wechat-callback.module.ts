@@ -34,7 +34,10 @@ const providers: Provider[] = [
         new Logger('WechatCallback').warn('de-duplicating pushes in memory: correct for ONE instance only');
         return new MemoryCallbackDedupeStore();
       }
-      return new RedisCallbackDedupeStore(redis.getOrThrow(REDIS_NAMESPACE), resolveCallbackOptions(options).keyPrefix);
+      return new RedisCallbackDedupeStore(
+        redis.getOrThrow(REDIS_NAMESPACE),
+        resolveCallbackOptions(options).keyPrefix,
+      );
     },
     inject: [MODULE_OPTIONS, RedisService],
   },
@@ -72,7 +75,10 @@ export class WechatCallbackModule {
             inject: [MODULE_OPTIONS],
             useFactory: (o: unknown) => {
               const callbackOptions = o as WechatCallbackModuleOptions;
-              return redisModuleOptions(callbackOptions.dedupeStore ? null : callbackOptions.redis, REDIS_NAMESPACE);
+              return redisModuleOptions(
+                callbackOptions.dedupeStore ? null : callbackOptions.redis,
+                REDIS_NAMESPACE,
+              );
             },
           },
           false,

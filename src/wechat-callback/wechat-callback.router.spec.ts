@@ -4,8 +4,16 @@ function route(partial: Partial<WechatRoute> & Pick<WechatRoute, 'kind' | 'type'
   return { options: {}, handler: () => undefined, ...partial };
 }
 
-const text = (content: string): Record<string, unknown> => ({ MsgType: 'text', Content: content, FromUserName: 'o1' });
-const event = (name: string, key?: string): Record<string, unknown> => ({ MsgType: 'event', Event: name, EventKey: key });
+const text = (content: string): Record<string, unknown> => ({
+  MsgType: 'text',
+  Content: content,
+  FromUserName: 'o1',
+});
+const event = (name: string, key?: string): Record<string, unknown> => ({
+  MsgType: 'event',
+  Event: name,
+  EventKey: key,
+});
 
 describe('WechatCallbackRouter', () => {
   it('sends events only to event handlers and messages only to message handlers', () => {
@@ -29,7 +37,14 @@ describe('WechatCallbackRouter', () => {
     router.add(route({ kind: 'message', type: 'text', name: 'first' }));
     router.add(route({ kind: 'message', type: 'text', name: 'second' }));
     router.add(route({ kind: 'message', type: 'text', name: 'help', options: { content: /^help/i } }));
-    router.add(route({ kind: 'message', type: 'text', name: 'helpForOneAccount', options: { content: /^help/i, appId: 'wx2' } }));
+    router.add(
+      route({
+        kind: 'message',
+        type: 'text',
+        name: 'helpForOneAccount',
+        options: { content: /^help/i, appId: 'wx2' },
+      }),
+    );
     expect(router.match('wx1', text('Help me'))?.name).toBe('help');
     expect(router.match('wx2', text('help me'))?.name).toBe('helpForOneAccount');
     expect(router.match('wx1', text('hello'))?.name).toBe('first');

@@ -1,4 +1,5 @@
-export type UpstreamFailureKind = 'busy' | 'timeout' | 'network' | 'http' | 'configuration' | 'quota' | 'rate' | 'rejected';
+export type UpstreamFailureKind =
+  'busy' | 'timeout' | 'network' | 'http' | 'configuration' | 'quota' | 'rate' | 'rejected';
 
 /** Errcodes that mean the account's settings are wrong: retrying soon cannot help. */
 export const CONFIGURATION_ERRCODES: ReadonlyMap<number, string> = new Map([
@@ -30,10 +31,28 @@ export class UpstreamTokenError extends Error {
 
   static fromErrcode(errcode: number, errmsg: string): UpstreamTokenError {
     const configuration = CONFIGURATION_ERRCODES.get(errcode);
-    if (configuration) return new UpstreamTokenError('configuration', `${configuration} (errcode ${errcode})`, errcode, errmsg);
+    if (configuration)
+      return new UpstreamTokenError(
+        'configuration',
+        `${configuration} (errcode ${errcode})`,
+        errcode,
+        errmsg,
+      );
     if (errcode === -1) return new UpstreamTokenError('busy', 'WeChat is busy (errcode -1)', errcode, errmsg);
-    if (errcode === 45009) return new UpstreamTokenError('quota', 'the daily token quota is used up (errcode 45009)', errcode, errmsg);
-    if (errcode === 45011) return new UpstreamTokenError('rate', 'the per-minute limit was hit (errcode 45011)', errcode, errmsg);
-    return new UpstreamTokenError('rejected', `WeChat refused the token call (errcode ${errcode})`, errcode, errmsg);
+    if (errcode === 45009)
+      return new UpstreamTokenError(
+        'quota',
+        'the daily token quota is used up (errcode 45009)',
+        errcode,
+        errmsg,
+      );
+    if (errcode === 45011)
+      return new UpstreamTokenError('rate', 'the per-minute limit was hit (errcode 45011)', errcode, errmsg);
+    return new UpstreamTokenError(
+      'rejected',
+      `WeChat refused the token call (errcode ${errcode})`,
+      errcode,
+      errmsg,
+    );
   }
 }
