@@ -28,6 +28,8 @@ export interface SimulatorTiming {
 /** Construction options of {@link WechatSimulator}. */
 export interface SimulatorOptions extends SimulatorTiming {
   apps?: SimulatorApp[];
+  /** More business endpoints (see BusinessRoute); they get token checks, faults, counting and recording. */
+  businessRoutes?: BusinessRoute[];
   /** Millisecond clock; inject a fake one to test token semantics without waiting. Default `Date.now`. */
   now?: () => number;
 }
@@ -104,6 +106,43 @@ export const SIMULATOR_PATHS = {
   apiDomainIp: '/cgi-bin/get_api_domain_ip',
   customSend: '/cgi-bin/message/custom/send',
 } as const;
+
+/** A request to a business endpoint, as its handler sees it: the access_token has been checked already. */
+export interface BusinessRequest {
+  /** The app owning the access_token. */
+  appId: string;
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body (multipart uploads stay bytes). */
+  body: Buffer;
+  /** The body parsed as a JSON object, or null when it is not one. */
+  json(): Record<string, unknown> | null;
+}
+
+/** JSON to send, or bytes (media downloads). */
+export type BusinessResult = object | { binary: Buffer; contentType: string; headers?: Record<string, string> };
+
+export type BusinessHandler = (request: BusinessRequest, simulator: WechatSimulator) => BusinessResult | Promise<BusinessResult>;
+
+/** A business endpoint: `GET|POST path?access_token=…` answering 41001/40001/42001 for missing or dead tokens. */
+export interface BusinessRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  handler: BusinessHandler;
+}
+
+/** What a business endpoint received, for tests to assert on. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  appId: string;
+  query: Record<string, unknown>;
+  /** JSON bodies parsed; other bodies as their byte length and content type. */
+  body: unknown;
+  receivedAt: number;
+}
 
 /** A customer-service message the simulator accepted (what the user would have received). */
 export interface RecordedCustomMessage {
@@ -210,6 +249,7 @@ export class WechatSimulator {
   private readonly tokens = new Map<string, TokenRecord>();
   private faults: ActiveFault[] = [];
   private recordedCustomMessages: RecordedCustomMessage[] = [];
+  private recordedRequests: RecordedRequest[] = [];
   private faultSeq = 0;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
@@ -220,6 +260,7 @@ export class WechatSimulator {
     for (const app of options.apps ?? []) this.addApp(app);
     this.server = Fastify({ logger: false, forceCloseConnections: true });
     this.server.register(async (scope) => this.registerWechatRoutes(scope));
+    this.server.register(async (scope) => this.registerBusinessRoutes(scope, options.businessRoutes ?? []));
     this.server.register(async (scope) => this.registerControlRoutes(scope));
   }
 
@@ -260,6 +301,16 @@ export class WechatSimulator {
   }
 
   /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
+  /** Requests the business endpoints received (optionally of one path), oldest first. */
+  requests(path?: string): RecordedRequest[] {
+    return this.recordedRequests.filter((r) => path === undefined || r.path === path).map((r) => structuredClone(r));
+  }
+
+  /** A WeChat-shaped error with a fresh `rid`, for business handlers. */
+  wechatError(errcode: number, errmsg: string): WechatError {
+    return this.error([errcode, errmsg]);
+  }
+
   /** Customer-service messages accepted since construction or the last reset, oldest first. */
   customMessages(): RecordedCustomMessage[] {
     return this.recordedCustomMessages.map((m) => ({ ...m, body: structuredClone(m.body) }));
@@ -267,6 +318,7 @@ export class WechatSimulator {
 
   reset(): void {
     this.recordedCustomMessages = [];
+    this.recordedRequests = [];
     this.tokens.clear();
     this.appStates.clear();
     this.faults = [];
@@ -390,6 +442,51 @@ export class WechatSimulator {
     }
   }
 
+  private async registerBusinessRoutes(scope: FastifyInstance, routes: BusinessRoute[]): Promise<void> {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 }, (_request, body, done) =>
+      done(null, body),
+    );
+    for (const route of routes) {
+      scope.route({
+        method: route.method,
+        url: route.path,
+        handler: async (request, reply) => {
+          const query = queryOf(request);
+          const token = stringParam(query.access_token);
+          const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+          this.count(route.path, appId, 'business');
+          const fault = this.takeFault(route.path, appId);
+          if (fault?.kind === 'latency') await this.delay(fault.latencyMs ?? 0);
+          else if (fault) return this.respond(reply, route.path, appId, () => ({}), fault);
+          const denied = this.handleBusiness(token, []);
+          if ('errcode' in denied) return reply.send(denied);
+          const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          let parsed: Record<string, unknown> | null | undefined;
+          const json = (): Record<string, unknown> | null => (parsed ??= parseJsonObject(body.toString('utf8')) ?? null);
+          const contentType = String(request.headers['content-type'] ?? '');
+          this.recordedRequests.push({
+            method: request.method,
+            path: route.path,
+            appId: appId as string,
+            query: { ...query, access_token: '<checked>' },
+            body: contentType.includes('json') || (body.length > 0 && body[0] === 0x7b) ? json() : { bytes: body.length, contentType },
+            receivedAt: this.now(),
+          });
+          const result = await route.handler(
+            { appId: appId as string, method: request.method, path: route.path, query, headers: request.headers, body, json },
+            this,
+          );
+          if ('binary' in result && Buffer.isBuffer(result.binary)) {
+            const binary = result as { binary: Buffer; contentType: string; headers?: Record<string, string> };
+            return reply.headers(binary.headers ?? {}).type(binary.contentType).send(binary.binary);
+          }
+          return reply.send(result);
+        },
+      });
+    }
+  }
+
   private async registerControlRoutes(scope: FastifyInstance): Promise<void> {
     scope.setErrorHandler(async (error, _request, reply) => {
       if (error instanceof SimulatorInputError) return reply.code(400).send({ error: error.message });
@@ -402,6 +499,7 @@ export class WechatSimulator {
 
     scope.get('/sandbox/stats', async () => this.stats());
     scope.get('/sandbox/custom-messages', async () => this.customMessages());
+    scope.get<{ Querystring: { path?: string } }>('/sandbox/requests', async (request) => this.requests(request.query.path));
     scope.post('/sandbox/reset', async () => {
       this.reset();
       return { ok: true };
@@ -462,8 +560,9 @@ export class WechatSimulator {
     path: string,
     appId: string | undefined,
     handle: () => object,
+    taken?: SimulatorFault,
   ): Promise<FastifyReply | undefined> {
-    const fault = this.takeFault(path, appId);
+    const fault = taken ?? this.takeFault(path, appId);
     switch (fault?.kind) {
       case undefined:
         break;
