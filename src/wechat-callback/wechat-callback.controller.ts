@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { MalformedXmlError } from './errors/malformed-xml.error';
 import { SUCCESS, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
@@ -30,10 +30,13 @@ export class WechatCallbackController {
     @Param('appId') appId: string,
     @Query() query: CallbackQuery,
     @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    if (typeof body !== 'string' || body.length === 0)
+    // the signature covers the exact bytes: only a body kept raw (XML, text, no content type) can be checked
+    if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
       throw new MalformedXmlError('the body must be WeChat XML');
+    }
     const push = this.verifier.verifyPush(appId, query, body);
     const response = await this.dispatcher.handle(push);
     void reply.header(

@@ -180,7 +180,8 @@ export class WechatCallbackDispatcher {
   /** MsgId for messages; FromUserName + CreateTime + Event + EventKey for events; or the account's own key function. */
   private dedupeId(message: Record<string, unknown>): string | null {
     const type = String(message.MsgType === 'event' ? message.Event : message.MsgType);
-    const custom = this.options.dedupeKeys[type];
+    // own properties only: a push may name its type "constructor" or "__proto__"
+    const custom = Object.hasOwn(this.options.dedupeKeys, type) ? this.options.dedupeKeys[type] : undefined;
     let raw: string | null;
     if (custom) raw = custom(message);
     else if (typeof message.MsgId === 'string' && message.MsgId) raw = `msg:${message.MsgId}`;
