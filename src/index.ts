@@ -41,3 +41,4 @@ export { MalformedXmlError } from './wechat-callback/errors/malformed-xml.error'
 export { DecryptError } from './wechat-callback/errors/decrypt.error';
 export { AppIdMismatchError } from './wechat-callback/errors/app-id-mismatch.error';
 export { pushXml, signPush, openReply } from './sandbox/push-builder';
+export { TicketService, jsapiSignature, type TicketType, type JsapiSignature } from './token/ticket.service';

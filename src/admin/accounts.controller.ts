@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { InvalidTokenReportDto } from './token-report.dto';
@@ -7,7 +18,10 @@ import { tokenResponse, type TokenResponse } from './token-response';
 @Controller('api/v1/accounts')
 @UseGuards(AdminAuthGuard)
 export class AccountsController {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly tickets: TicketService,
+  ) {}
 
   /** Every account's token state. Never a secret, never a token. */
   @Get()
@@ -29,6 +43,21 @@ export class AccountsController {
   ): Promise<TokenResponse & { outcome: string }> {
     const { token, outcome } = await this.tokens.reportInvalidWithOutcome(appId, body.access_token);
     return { ...tokenResponse(token), outcome };
+  }
+
+  /**
+   * What a page needs for `wx.config`: `{appId, timestamp, nonceStr, signature, url}` for the page's absolute URL
+   * (its `#fragment` is dropped), signed with the account's current jsapi ticket.
+   */
+  @Get(':appId/jsapi-signature')
+  async jsapiSignature(@Param('appId') appId: string, @Query('url') url: unknown): Promise<JsapiSignature> {
+    if (typeof url !== 'string' || !url) throw new BadRequestException('url query parameter is required');
+    try {
+      return await this.tickets.getJsapiSignature(appId, url);
+    } catch (error) {
+      if (error instanceof TypeError) throw new BadRequestException(error.message);
+      throw error;
+    }
   }
 
   /** Operator's forced refresh; spends the daily force budget (429 when spent or too soon). */

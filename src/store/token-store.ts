@@ -14,7 +14,7 @@ export interface CredentialRecord {
 }
 
 /** Which credential of an account a record holds. */
-export type CredentialKind = 'token';
+export type CredentialKind = 'token' | 'jsapi_ticket' | 'wx_card_ticket';
 
 export interface CredentialChange {
   appId: string;

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { backoffMs, chinaDay } from '../common/time';
@@ -8,7 +7,8 @@ import { AccountNotFoundError } from './errors/account-not-found.error';
 import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
-import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore, TOKEN_LOCK } from './token.constants';
+import { CredentialCoordinator } from './credential-coordinator';
+import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
 import { WechatTokenClient, type FetchedToken } from './wechat-token-client';
 
@@ -33,7 +33,6 @@ export interface FailureState {
   error: UpstreamTokenError;
 }
 
-const POLL_MS = 500;
 const LEGACY_QUOTA_WARNING = 1500;
 /** A probe's "alive" verdict spares further probes of the same token for this long (the re-query still runs). */
 const VERIFIED_LIVE_MS = 5_000;
@@ -44,36 +43,28 @@ const VERIFIED_LIVE_MS = 5_000;
  * after failures. Callers never see an upstream error directly: they get TokenUnavailableError.
  */
 @Injectable()
-export class TokenRefresher implements OnModuleDestroy {
+export class TokenRefresher {
   private readonly logger = new Logger(TokenRefresher.name);
   private readonly inFlight = new Map<string, Promise<RefreshResult>>();
   private readonly failures = new Map<string, FailureState>();
-  private readonly waiters = new Map<string, Set<() => void>>();
   private readonly verifiedLive = new Map<string, { value: string; until: number }>();
   private readonly foreign = new Map<string, { count: number; lastAt: number }>();
-  private readonly unsubscribe: () => void;
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
     private readonly client: WechatTokenClient,
     private readonly accounts: AccountRegistry,
+    private readonly coordinator: CredentialCoordinator,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
-  ) {
-    this.unsubscribe = store.onChange((change) => this.wake(change.appId));
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe();
-    for (const appId of this.waiters.keys()) this.wake(appId);
-  }
+  ) {}
 
   /** The token can still be handed out. */
   usable(record: CredentialRecord | null, now = Date.now()): record is CredentialRecord {
-    return record !== null && record.expiresAt - now > this.options.minServeMs;
+    return this.coordinator.usable(record, now);
   }
 
   needsRefresh(record: CredentialRecord, now = Date.now(), horizonMs = this.options.refreshAheadMs): boolean {
-    return record.expiresAt - now <= horizonMs;
+    return this.coordinator.needsRefresh(record, now, horizonMs);
   }
 
   failureOf(appId: string): FailureState | undefined {
@@ -102,52 +93,14 @@ export class TokenRefresher implements OnModuleDestroy {
     return flight;
   }
 
-  private async run(account: AccountConfig, intent: RefreshIntent): Promise<RefreshResult> {
-    const { appId } = account;
-    const deadline = Date.now() + this.options.waitTimeoutMs;
-    const owner = `${this.options.instanceId}:${randomUUID()}`;
-    for (;;) {
-      const done = this.satisfied(intent, await this.read(appId));
-      if (done) return done;
-      if (intent.kind !== 'force') this.throwIfBackingOff(appId);
-      if (await this.tryLock(appId, owner)) {
-        const watchdog = setInterval(() => {
-          this.store.extendLock(appId, TOKEN_LOCK, owner, this.options.lockTtlMs).catch(() => undefined);
-        }, this.options.lockTtlMs / 3);
-        try {
-          const current = await this.read(appId);
-          return this.satisfied(intent, current) ?? (await this.underLock(account, intent, current));
-        } finally {
-          clearInterval(watchdog);
-          await this.store.releaseLock(appId, TOKEN_LOCK, owner).catch((error: Error) => {
-            this.logger.warn(
-              `could not release the refresh lock of ${appId} (${error.message}); it expires by itself`,
-            );
-          });
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new TokenUnavailableError(appId, 'timed out waiting for another instance to refresh the token');
-      }
-      await this.waitForChange(appId, Math.min(POLL_MS, left));
-    }
-  }
-
-  private async read(appId: string): Promise<CredentialRecord | null> {
-    try {
-      return await this.store.get(appId, 'token');
-    } catch (error) {
-      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
-    }
-  }
-
-  private async tryLock(appId: string, owner: string): Promise<boolean> {
-    try {
-      return await this.store.tryLock(appId, TOKEN_LOCK, owner, this.options.lockTtlMs);
-    } catch (error) {
-      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
-    }
+  private run(account: AccountConfig, intent: RefreshIntent): Promise<RefreshResult> {
+    return this.coordinator.coordinate(account.appId, 'token', {
+      satisfied: (record) => this.satisfied(intent, record),
+      beforeLock: () => {
+        if (intent.kind !== 'force') this.throwIfBackingOff(account.appId);
+      },
+      work: (current) => this.underLock(account, intent, current),
+    });
   }
 
   /** The double check: returns a result when the store already holds what this intent wants. */
@@ -336,39 +289,24 @@ export class TokenRefresher implements OnModuleDestroy {
     return this.save(account, current, await this.fetchUpstream(account, current, force), source);
   }
 
-  /** Compare-and-set: a write based on an older version never overwrites a newer token. */
   private async save(
     account: AccountConfig,
     current: CredentialRecord | null,
     fetched: FetchedToken & { startedAt: number },
     source: string,
   ): Promise<CredentialRecord> {
-    const same = current?.value === fetched.accessToken;
-    const record: CredentialRecord = {
-      value: fetched.accessToken,
-      version: same && current ? current.version : (current?.version ?? 0) + 1,
-      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
-      // measured from when the request left, so our expiry is never later than WeChat's
-      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
-      endpoint: account.tokenEndpoint,
-      source,
-    };
-    let result;
-    try {
-      result = await this.store.compareAndSet(account.appId, 'token', record, current?.version ?? 0);
-    } catch (error) {
-      throw new TokenUnavailableError(
-        account.appId,
-        `the token store is unreachable (${(error as Error).message})`,
-      );
-    }
-    if (!result.stored) {
-      this.logger.warn(
-        `a newer token of ${account.appId} was stored meanwhile (version ${result.current?.version}); keeping it`,
-      );
-      return result.current && this.usable(result.current) ? result.current : record;
-    }
-    if (!same) {
+    const { record, changed } = await this.coordinator.save(
+      account.appId,
+      'token',
+      current,
+      {
+        value: fetched.accessToken,
+        expiresInSeconds: fetched.expiresInSeconds,
+        startedAt: fetched.startedAt,
+      },
+      { endpoint: account.tokenEndpoint, source },
+    );
+    if (changed) {
       this.logger.log(
         `token of ${account.appId} refreshed: version ${record.version}, ${fetched.expiresInSeconds} s, ${account.tokenEndpoint} endpoint, ${source}`,
       );
@@ -428,30 +366,5 @@ export class TokenRefresher implements OnModuleDestroy {
 
   private count(appId: string, field: string): void {
     this.store.incrementCounter(appId, chinaDay(Date.now()), field).catch(() => undefined);
-  }
-
-  private waitForChange(appId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let set = this.waiters.get(appId);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(appId, set);
-      }
-      const waiters = set;
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      }
-      waiters.add(done);
-    });
-  }
-
-  private wake(appId: string): void {
-    const set = this.waiters.get(appId);
-    if (!set) return;
-    this.waiters.delete(appId);
-    for (const done of set) done();
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
-import type { CredentialRecord, TokenStore } from '../store/token-store';
+import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
@@ -11,113 +11,163 @@ const STORE_RETRY_MS = 2_000;
 /** WeChat rotates a stable token only in its last 5 minutes: refreshing earlier just returns the same token. */
 const STABLE_ROTATION_WINDOW_MS = 300_000;
 
+/** Refreshes one credential of an account if it has less than `horizonMs` left; resolves to the current record. */
+export type ScheduledRefresh = (appId: string, horizonMs: number) => Promise<CredentialRecord>;
+
+interface Plan {
+  appId: string;
+  kind: CredentialKind;
+  at: number;
+  version: number | null;
+  horizonMs: number;
+}
+
 /**
- * Proactive refresh: one timer per account, set from the stored record's own expiresAt minus the refresh-ahead
- * window minus jitter, so the instances of a fleet do not all fire at once and the first one to fire does the
- * work for everybody (the others find the fresh token on their double check). Any instance's change
- * re-plans the timers everywhere.
+ * Proactive refresh: one timer per account and credential, set from the stored record's own expiresAt minus the
+ * refresh-ahead window minus jitter, so the instances of a fleet do not all fire at once and the first one to fire
+ * does the work for everybody (the others find the fresh value on their double check). Any instance's change
+ * re-plans the timers everywhere. Access tokens are planned for every account from boot; other credentials
+ * (JS-SDK tickets) from their first use.
  */
 @Injectable()
 export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TokenScheduler.name);
-  private readonly planned = new Map<string, { at: number; version: number | null; horizonMs: number }>();
+  private readonly planned = new Map<string, Plan>();
+  private readonly refreshers = new Map<CredentialKind, ScheduledRefresh>();
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
   constructor(
     private readonly schedulerRegistry: SchedulerRegistry,
-    private readonly refresher: TokenRefresher,
+    refresher: TokenRefresher,
     private readonly accounts: AccountRegistry,
     @InjectTokenStore() private readonly store: TokenStore,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
-  ) {}
+  ) {
+    this.register(
+      'token',
+      async (appId, horizonMs) => (await refresher.refresh(appId, { kind: 'expiring', horizonMs })).record,
+    );
+  }
+
+  /** Makes `kind` schedulable; `refresh` is called when a planned refresh is due. */
+  register(kind: CredentialKind, refresh: ScheduledRefresh): void {
+    this.refreshers.set(kind, refresh);
+  }
 
   onApplicationBootstrap(): void {
     this.unsubscribe = this.store.onChange((change) => {
-      if (this.planned.get(change.appId)?.version !== change.version) void this.planFromStore(change.appId);
+      const plan = this.planned.get(this.key(change.appId, change.kind));
+      if (plan && plan.version !== change.version) void this.planFromStore(change.appId, change.kind);
     });
-    for (const account of this.accounts.list()) void this.planFromStore(account.appId);
+    for (const account of this.accounts.list()) void this.planFromStore(account.appId, 'token');
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     this.unsubscribe?.();
-    for (const appId of this.planned.keys()) this.clear(appId);
+    for (const key of this.planned.keys()) this.clear(key);
   }
 
-  /** When the next proactive refresh of an account is due. */
-  nextRefreshAt(appId: string): number | undefined {
-    return this.planned.get(appId)?.at;
+  /** When the next proactive refresh of an account's credential is due. */
+  nextRefreshAt(appId: string, kind: CredentialKind = 'token'): number | undefined {
+    return this.planned.get(this.key(appId, kind))?.at;
   }
 
-  /** Starts planning a newly added account. */
-  track(appId: string): void {
-    void this.planFromStore(appId);
+  /** Keeps a credential of an account refreshed from now on (no-op when it already is). */
+  track(appId: string, kind: CredentialKind = 'token', record?: CredentialRecord): void {
+    if (this.planned.has(this.key(appId, kind))) return;
+    if (record) this.plan(appId, kind, record);
+    else void this.planFromStore(appId, kind);
   }
 
-  /** Stops planning a removed account. */
+  /** Stops planning every credential of a removed account. */
   untrack(appId: string): void {
-    this.clear(appId);
-    this.planned.delete(appId);
+    for (const [key, plan] of this.planned) {
+      if (plan.appId !== appId) continue;
+      this.clear(key);
+      this.planned.delete(key);
+    }
   }
 
-  private async planFromStore(appId: string): Promise<void> {
+  private async planFromStore(appId: string, kind: CredentialKind): Promise<void> {
     let record: CredentialRecord | null;
     try {
-      record = await this.store.get(appId, 'token');
+      record = await this.store.get(appId, kind);
     } catch (error) {
-      this.logger.warn(`cannot read the token of ${appId} to plan its refresh (${(error as Error).message})`);
-      this.schedule(appId, Date.now() + STORE_RETRY_MS, null, this.options.refreshAheadMs);
+      this.logger.warn(
+        `cannot read the ${kind} of ${appId} to plan its refresh (${(error as Error).message})`,
+      );
+      this.schedule(appId, kind, Date.now() + STORE_RETRY_MS, null, this.options.refreshAheadMs);
       return;
     }
-    this.plan(appId, record);
+    this.plan(appId, kind, record);
   }
 
-  private plan(appId: string, record: CredentialRecord | null): void {
+  private plan(appId: string, kind: CredentialKind, record: CredentialRecord | null): void {
     const now = Date.now();
     const version = record ? record.version : null;
     const ahead = this.options.refreshAheadMs;
-    if (!this.refresher.usable(record, now)) {
-      this.schedule(appId, now, version, ahead);
+    if (!record || record.expiresAt - now <= this.options.minServeMs) {
+      this.schedule(appId, kind, now, version, ahead);
       return;
     }
     let maxJitter = Math.min(30_000, ahead / 4);
-    if (record.endpoint === 'stable')
+    if (kind === 'token' && record.endpoint === 'stable') {
       maxJitter = Math.min(maxJitter, Math.max(0, STABLE_ROTATION_WINDOW_MS - 10_000 - ahead));
+    }
     const horizonMs = ahead + Math.random() * maxJitter;
-    // not sooner than a quarter of the window from now, so a token WeChat did not rotate yet causes no hot loop
+    // not sooner than a quarter of the window from now, so a value WeChat did not rotate yet causes no hot loop
     const at = Math.max(record.expiresAt - horizonMs, now + Math.min(10_000, ahead / 4));
-    this.schedule(appId, at, record.version, horizonMs);
+    this.schedule(appId, kind, at, record.version, horizonMs);
   }
 
-  private schedule(appId: string, at: number, version: number | null, horizonMs: number): void {
+  private schedule(
+    appId: string,
+    kind: CredentialKind,
+    at: number,
+    version: number | null,
+    horizonMs: number,
+  ): void {
     if (this.stopped || !this.accounts.get(appId)) return;
-    this.clear(appId);
-    this.planned.set(appId, { at, version, horizonMs });
-    const timer = setTimeout(() => void this.fire(appId), Math.max(0, at - Date.now()));
-    this.schedulerRegistry.addTimeout(this.timerName(appId), timer);
+    const key = this.key(appId, kind);
+    this.clear(key);
+    this.planned.set(key, { appId, kind, at, version, horizonMs });
+    const timer = setTimeout(() => void this.fire(key), Math.max(0, at - Date.now()));
+    this.schedulerRegistry.addTimeout(this.timerName(key), timer);
   }
 
-  private async fire(appId: string): Promise<void> {
-    this.schedulerRegistry.deleteTimeout(this.timerName(appId));
-    // a little slack: the timer may fire a few ms late, never early
-    const horizonMs = (this.planned.get(appId)?.horizonMs ?? this.options.refreshAheadMs) + 250;
+  private async fire(key: string): Promise<void> {
+    this.schedulerRegistry.deleteTimeout(this.timerName(key));
+    const plan = this.planned.get(key);
+    const refresh = plan && this.refreshers.get(plan.kind);
+    if (!plan || !refresh) return;
     try {
-      const result = await this.refresher.refresh(appId, { kind: 'expiring', horizonMs });
-      this.plan(appId, result.record);
+      // a little slack: the timer may fire a few ms late, never early
+      this.plan(plan.appId, plan.kind, await refresh(plan.appId, plan.horizonMs + 250));
     } catch (error) {
       const retryAfter =
         error instanceof TokenUnavailableError && error.retryAfterMs ? error.retryAfterMs : STORE_RETRY_MS;
-      this.schedule(appId, Date.now() + Math.max(retryAfter, 250), null, this.options.refreshAheadMs);
+      this.schedule(
+        plan.appId,
+        plan.kind,
+        Date.now() + Math.max(retryAfter, 250),
+        null,
+        this.options.refreshAheadMs,
+      );
     }
   }
 
-  private clear(appId: string): void {
-    const name = this.timerName(appId);
+  private clear(key: string): void {
+    const name = this.timerName(key);
     if (this.schedulerRegistry.doesExist('timeout', name)) this.schedulerRegistry.deleteTimeout(name);
   }
 
-  private timerName(appId: string): string {
-    return `wxhub:token-refresh:${appId}`;
+  private key(appId: string, kind: CredentialKind): string {
+    return `${appId}:${kind}`;
+  }
+
+  private timerName(key: string): string {
+    return `wxhub:refresh:${key}`;
   }
 }

@@ -17,5 +17,3 @@ export const COUNTERS = {
   reportsAccepted: 'invalid_report_accepted',
   foreignInvalidations: 'foreign_invalidation',
 } as const;
-
-export const TOKEN_LOCK = 'token';

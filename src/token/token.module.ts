@@ -13,8 +13,10 @@ import {
   type TokenModuleOptions,
   type TokenPlaneOptions,
 } from './token-plane-options';
+import { CredentialCoordinator } from './credential-coordinator';
 import { TokenRefresher } from './token-refresher';
 import { TokenScheduler } from './token-scheduler';
+import { TicketService } from './ticket.service';
 import { TokenService } from './token.service';
 import { WechatTokenClient } from './wechat-token-client';
 
@@ -72,9 +74,11 @@ const providers: Provider[] = [
       new WechatTokenClient(plane.apiBaseUrl, plane.upstreamTimeoutMs),
     inject: [TOKEN_PLANE_OPTIONS],
   },
+  CredentialCoordinator,
   TokenRefresher,
   TokenService,
   TokenScheduler,
+  TicketService,
 ];
 
 /**
@@ -112,7 +116,7 @@ export class TokenModule {
         ),
       ],
       providers,
-      exports: [TokenService, AccountRegistry],
+      exports: [TokenService, TicketService, AccountRegistry],
     };
   }
 }

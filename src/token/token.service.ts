@@ -56,6 +56,7 @@ export class TokenService implements OnModuleDestroy {
   private readonly l1 = new Map<string, L1Entry>();
   private readonly reads = new Map<string, Promise<CredentialRecord | null>>();
   private readonly unsubscribe: () => void;
+  private readonly learnedListeners = new Set<(appId: string, token: AccessToken) => void>();
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
@@ -204,6 +205,16 @@ export class TokenService implements OnModuleDestroy {
     return this.store.description;
   }
 
+  /**
+   * Calls `listener` with each token this instance comes to hold (fetched, read from the store, or announced by
+   * another instance), once per new value/version/expiry. The gateway uses it to recognise tokens the hub handed
+   * out. Returns the function that unsubscribes.
+   */
+  onTokenLearned(listener: (appId: string, token: AccessToken) => void): () => void {
+    this.learnedListeners.add(listener);
+    return () => this.learnedListeners.delete(listener);
+  }
+
   /** Drops the in-process copy of a removed account. */
   forget(appId: string): void {
     this.l1.delete(appId);
@@ -291,6 +302,7 @@ export class TokenService implements OnModuleDestroy {
     });
     const entry: L1Entry = { record, token, checkedUntil };
     this.l1.set(appId, entry);
+    for (const listener of this.learnedListeners) listener(appId, token);
     return entry;
   }
 

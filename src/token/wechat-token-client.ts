@@ -58,6 +58,36 @@ export class WechatTokenClient {
     return { accessToken, expiresInSeconds: expiresIn };
   }
 
+  /**
+   * A JS-SDK ticket (`type` jsapi or wx_card). A refused access_token (40001/40014/42001) comes back as an
+   * UpstreamTokenError of kind `rejected` carrying that errcode, so the caller can repair the token and retry.
+   */
+  async fetchTicket(accessToken: string, type: 'jsapi' | 'wx_card'): Promise<FetchedToken> {
+    const body = await this.call(
+      'GET',
+      `/cgi-bin/ticket/getticket?access_token=${encodeURIComponent(accessToken)}&type=${type}`,
+    );
+    const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
+    if (errcode !== 0) {
+      const errmsg = String(body.errmsg ?? '');
+      if (TOKEN_DEAD_ERRCODES.has(errcode)) {
+        throw new UpstreamTokenError(
+          'rejected',
+          `WeChat refused the access_token (errcode ${errcode})`,
+          errcode,
+          errmsg,
+        );
+      }
+      throw UpstreamTokenError.fromErrcode(errcode, errmsg);
+    }
+    const ticket = body.ticket;
+    const expiresIn = Number(body.expires_in);
+    if (typeof ticket !== 'string' || !ticket || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+      throw new UpstreamTokenError('http', 'WeChat answered getticket without ticket/expires_in');
+    }
+    return { accessToken: ticket, expiresInSeconds: expiresIn };
+  }
+
   /** A cheap business call (`getcallbackip`) that tells whether WeChat still accepts a token. */
   async probe(accessToken: string): Promise<ProbeResult> {
     try {
