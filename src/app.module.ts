@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { ApiModule } from './api/api.module';
+import { GatewayModule } from './api/gateway/gateway.module';
 import { WxhubConfigModule, WXHUB_CONFIG } from './config/wxhub-config.module';
 import type { WxhubConfig } from './config/wxhub-config';
 import { HealthController } from './health/health.controller';
@@ -42,7 +44,25 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
         maxClockSkewSeconds: config.callback.maxClockSkewSeconds,
       }),
     }),
+    ApiModule.forRootAsync({
+      isGlobal: true,
+      imports: [SandboxModule],
+      inject: [WXHUB_CONFIG, SandboxRuntime],
+      useFactory: (config: WxhubConfig, sandbox: SandboxRuntime) => ({
+        apiBaseUrl: sandbox.baseUrl ?? config.apiBaseUrl,
+        // in sandbox mode the simulator also plays WeChat's OAuth page (it consents at once)
+        oauthBaseUrl: sandbox.baseUrl ?? undefined,
+      }),
+    }),
     AdminModule,
+    GatewayModule.forRootAsync({
+      imports: [SandboxModule],
+      inject: [WXHUB_CONFIG, SandboxRuntime],
+      useFactory: (config: WxhubConfig, sandbox: SandboxRuntime) => ({
+        apiBaseUrl: sandbox.baseUrl ?? config.apiBaseUrl,
+        upstreamTimeoutMs: config.token.upstreamTimeoutMs,
+      }),
+    }),
   ],
   controllers: [HealthController],
   providers: [SandboxDemoHandlers],

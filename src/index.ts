@@ -42,3 +42,37 @@ export { DecryptError } from './wechat-callback/errors/decrypt.error';
 export { AppIdMismatchError } from './wechat-callback/errors/app-id-mismatch.error';
 export { pushXml, signPush, openReply } from './sandbox/push-builder';
 export { TicketService, jsapiSignature, type TicketType, type JsapiSignature } from './token/ticket.service';
+export { ApiModule, type ApiModuleAsyncOptions } from './api/api.module';
+export type { ApiModuleOptions } from './api/api-options';
+export {
+  WechatApiClient,
+  type WechatRequest,
+  type WechatQuery,
+  type WechatJson,
+  type WechatBinary,
+  type WechatBinaryStream,
+} from './api/wechat-api-client';
+export type { MultipartUpload } from './api/multipart';
+export {
+  WechatOAuth,
+  type OAuthScope,
+  type WebAccessToken,
+  type WebUserInfo,
+} from './api/wechat-oauth';
+export { WechatApiError } from './api/errors/wechat-api.error';
+export { WechatTokenError } from './api/errors/wechat-token.error';
+export { WechatQuotaError } from './api/errors/wechat-quota.error';
+export { WechatPermissionError } from './api/errors/wechat-permission.error';
+export { WechatIpWhitelistError } from './api/errors/wechat-ip-whitelist.error';
+export { WechatBusyError } from './api/errors/wechat-busy.error';
+export { WechatUpstreamError, type WechatUpstreamFailure } from './api/errors/wechat-upstream.error';
+export { toWechatApiError } from './api/errors/to-wechat-api-error';
+export type * from './api/areas/menu';
+export type * from './api/areas/message';
+export type * from './api/areas/user';
+export type * from './api/areas/tags';
+export { showqrcodeUrl, type QrCodeTicket } from './api/areas/qrcode';
+export type * from './api/areas/media';
+export type * from './api/areas/material';
+export type * from './api/areas/shorten';
+export type * from './api/areas/misc';

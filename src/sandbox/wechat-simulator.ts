@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { chinaDay } from '../common/time';
+import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './simulator-business-api';
 
 /** An Official Account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
 export interface SimulatorApp {
@@ -28,8 +29,16 @@ export interface SimulatorTiming {
 /** Construction options of {@link WechatSimulator}. */
 export interface SimulatorOptions extends SimulatorTiming {
   apps?: SimulatorApp[];
-  /** More business endpoints (see BusinessRoute); they get token checks, faults, counting and recording. */
+  /**
+   * Business endpoints (see BusinessRoute); they get token checks, faults, counting and recording.
+   * Default: WECHAT_BUSINESS_API (menus, messages, users, tags, QR codes, media, material, …).
+   */
   businessRoutes?: BusinessRoute[];
+  /**
+   * Routes without the token check, registered in their own scope. Default: the OAuth `/sns/*` endpoints,
+   * `/cgi-bin/clear_quota/v2` and their `/sandbox/*` controls (registerSandboxPlatformRoutes).
+   */
+  routes?: (scope: FastifyInstance, simulator: WechatSimulator) => void;
   /** Millisecond clock; inject a fake one to test token semantics without waiting. Default `Date.now`. */
   now?: () => number;
 }
@@ -242,7 +251,8 @@ export class WechatSimulator {
   /** The underlying Fastify instance (routes are registered; call {@link listen} or `server.inject`). */
   readonly server: FastifyInstance;
 
-  private readonly now: () => number;
+  /** The simulator's clock (milliseconds), for business routes. */
+  readonly now: () => number;
   private timing: Required<SimulatorTiming>;
   private readonly apps = new Map<string, string>();
   private readonly appStates = new Map<string, AppState>();
@@ -260,7 +270,10 @@ export class WechatSimulator {
     for (const app of options.apps ?? []) this.addApp(app);
     this.server = Fastify({ logger: false, forceCloseConnections: true });
     this.server.register(async (scope) => this.registerWechatRoutes(scope));
-    this.server.register(async (scope) => this.registerBusinessRoutes(scope, options.businessRoutes ?? []));
+    this.server.register(async (scope) =>
+      this.registerBusinessRoutes(scope, options.businessRoutes ?? WECHAT_BUSINESS_API),
+    );
+    this.server.register(async (scope) => (options.routes ?? registerSandboxPlatformRoutes)(scope, this));
     this.server.register(async (scope) => this.registerControlRoutes(scope));
   }
 
@@ -337,6 +350,16 @@ export class WechatSimulator {
   /** Drops every active fault. */
   clearFaults(): void {
     this.faults = [];
+  }
+
+  /** Whether `appId` is a registered app. */
+  hasApp(appId: string): boolean {
+    return this.apps.has(appId);
+  }
+
+  /** Whether `secret` is the AppSecret of `appId` (for routes that authenticate by secret, e.g. OAuth). */
+  verifyAppSecret(appId: string, secret: string): boolean {
+    return this.apps.get(appId) === secret;
   }
 
   /** What a business endpoint would currently make of `token` used for `appId` (`invalid` if another app owns it). */

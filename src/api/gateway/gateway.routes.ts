@@ -1,0 +1,200 @@
+import type { Readable } from 'node:stream';
+import { HttpException, HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccountRegistry } from '../../accounts/account-registry';
+import { AdminAuthenticator } from '../../admin/admin-authenticator';
+import { AccountNotFoundError } from '../../token/errors/account-not-found.error';
+import { TokenUnavailableError } from '../../token/errors/token-unavailable.error';
+import { BodyTooLargeError } from './errors/body-too-large.error';
+import { UpstreamFailureError } from './errors/upstream-failure.error';
+import { ServedTokenIndex } from './served-token-index';
+import { discardBody, prepareBody } from './request-body';
+import { WechatForwarder, type ForwardAnswer, type ForwardCall } from './wechat-forwarder';
+import { gatewayRefusal, isPlainPath, parseTarget, splitUrl, type WechatTarget } from './wechat-target';
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+const GATEWAY_PREFIX = '/gateway/';
+const DISCARD_TIMEOUT_MS = 10_000;
+const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not latest';
+
+/**
+ * The HTTP gateway's two routes, registered straight on Fastify in their own scope, whose only body parser
+ * hands the request stream through untouched (the service's 64 KB body limit and parsers stay outside it):
+ *
+ * - `GET|POST /gateway/:appId/<wechat path>`: API key as for the admin API; the hub's token is injected.
+ * - `GET|POST /cgi-bin/*` (the token drop-ins are Nest routes and win, being static): for SDKs pointed at the
+ *   hub, authenticated by an access_token the hub handed out, which is swapped for the account's current one.
+ *
+ * NOTE: not Nest controllers: a Nest route cannot get its own content-type parser, and the global ones would
+ * buffer the body (media uploads) under the global limit.
+ */
+@Injectable()
+export class GatewayRoutes implements OnModuleInit {
+  private readonly logger = new Logger(GatewayRoutes.name);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly authenticator: AdminAuthenticator,
+    private readonly accounts: AccountRegistry,
+    private readonly forwarder: WechatForwarder,
+    private readonly servedTokens: ServedTokenIndex,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (typeof fastify?.register !== 'function') {
+      this.logger.warn(
+        'the HTTP gateway needs the Fastify adapter; /gateway and the /cgi-bin pass-through are off',
+      );
+      return;
+    }
+    void fastify.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+      scope.route({
+        method: ['GET', 'POST'],
+        url: '/gateway/:appId/*',
+        handler: (request, reply) => this.gateway(request, reply),
+      });
+      scope.route({
+        method: ['GET', 'POST'],
+        url: '/cgi-bin/*',
+        handler: (request, reply) => this.passThrough(request, reply),
+      });
+    });
+  }
+
+  private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    try {
+      this.authenticator.authenticate(request.ip, request.headers.authorization, 'the gateway');
+      const { appId } = request.params as { appId: string };
+      if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
+      const [path, query] = splitUrl(request.raw.url ?? '');
+      const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));
+      const refusal = gatewayRefusal(wechatPath);
+      if (refusal) return sendError(reply, 400, refusal);
+      const answer = await this.forward(request, appId, parseTarget(wechatPath, query));
+      return sendAnswer(reply, answer);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      return this.sendGatewayError(reply, error);
+    }
+  }
+
+  private async passThrough(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    try {
+      const [path, query] = splitUrl(request.raw.url ?? '');
+      if (path === '/cgi-bin/token') return sendWechat(reply, 43001, 'require GET method');
+      if (!isPlainPath(path)) return sendWechat(reply, -1, 'this path is not served by wxhub', 404);
+      const target = parseTarget(path, query);
+      if (target.accessToken === undefined) return sendWechat(reply, 41001, 'access_token missing');
+      // the hub is no open proxy: only a token it handed out opens the way, and no upstream call is made otherwise
+      const appId = await this.servedTokens.appIdOf(target.accessToken);
+      if (appId === undefined) return sendWechat(reply, 40001, INVALID_CREDENTIAL);
+      return sendAnswer(reply, await this.forward(request, appId, target));
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      return this.sendPassThroughError(reply, error);
+    }
+  }
+
+  private async forward(
+    request: FastifyRequest,
+    appId: string,
+    target: WechatTarget,
+  ): Promise<ForwardAnswer> {
+    const length = request.headers['content-length'];
+    const call: ForwardCall = {
+      appId,
+      method: request.method === 'POST' ? 'POST' : 'GET',
+      target,
+      contentType: request.headers['content-type'],
+      accept: request.headers.accept,
+      userAgent: request.headers['user-agent'],
+      body: await prepareBody(
+        request.body as Readable | undefined,
+        length === undefined ? undefined : Number(length),
+        this.forwarder.limits,
+      ),
+    };
+    return this.forwarder.forward(call);
+  }
+
+  /** Up to 4× the body limit (declared) is read away, within 10 s; anything else gets the answer and a close. */
+  private async discardRefusedBody(request: FastifyRequest): Promise<void> {
+    const declared = Number(request.headers['content-length'] ?? Number.NaN);
+    if (!(declared <= 4 * this.forwarder.limits.maxBytes)) return;
+    await discardBody(request.raw, DISCARD_TIMEOUT_MS);
+  }
+
+  private sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
+    if (error instanceof HttpException) {
+      const body = error.getResponse();
+      const message =
+        typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+      return sendError(reply, error.getStatus(), String(message));
+    }
+    if (error instanceof AccountNotFoundError) return sendError(reply, 404, error.message);
+    if (error instanceof BodyTooLargeError) return sendError(reply, 413, error.message);
+    if (error instanceof TokenUnavailableError) {
+      if (error.retryAfterMs) void reply.header('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));
+      return sendError(reply, 503, error.message);
+    }
+    if (error instanceof UpstreamFailureError) {
+      this.logger.warn(`gateway: ${error.message}`);
+      return sendError(reply, error.kind === 'timeout' ? 504 : 502, error.message);
+    }
+    this.logger.error(`gateway: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    return sendError(reply, 500, 'internal error');
+  }
+
+  /** WeChat-shaped, as SDKs expect: HTTP 200 with `-1 system error` when WeChat or the token plane fails. */
+  private sendPassThroughError(reply: FastifyReply, error: unknown): FastifyReply {
+    if (error instanceof BodyTooLargeError)
+      return sendWechat(reply, 40006, `invalid media size: ${error.message}`, 413);
+    if (error instanceof AccountNotFoundError) return sendWechat(reply, 40001, INVALID_CREDENTIAL);
+    if (error instanceof UpstreamFailureError || error instanceof TokenUnavailableError) {
+      this.logger.warn(`pass-through: ${error.message}`);
+      return sendWechat(reply, -1, 'system error');
+    }
+    this.logger.error(`pass-through: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    return sendWechat(reply, -1, 'system error');
+  }
+}
+
+function sendAnswer(reply: FastifyReply, answer: ForwardAnswer): FastifyReply {
+  const headers = { ...answer.headers };
+  // the length of bytes we hold is set by Fastify; a stream keeps WeChat's
+  if (Buffer.isBuffer(answer.body)) delete headers['content-length'];
+  if (answer.tokenRepaired) headers['x-wxhub-token-repaired'] = 'true';
+  return reply.code(answer.status).headers(headers).send(answer.body);
+}
+
+function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ statusCode: status, error: STATUS_NAMES[status] ?? 'Error', message });
+}
+
+function sendWechat(
+  reply: FastifyReply,
+  errcode: number,
+  errmsg: string,
+  status: number = HttpStatus.OK,
+): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send({ errcode, errmsg });
+}

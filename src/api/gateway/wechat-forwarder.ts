@@ -1,0 +1,300 @@
+import { Readable } from 'node:stream';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { errors as undiciErrors, Pool, type Dispatcher } from 'undici';
+import { TokenService, type AccessToken } from '../../token/token.service';
+import { BodyTooLargeError } from './errors/body-too-large.error';
+import { UpstreamFailureError } from './errors/upstream-failure.error';
+import { InjectGatewayModuleOptions, TOKEN_ERRCODES } from './gateway.constants';
+import {
+  resolveGatewayOptions,
+  type GatewayModuleOptions,
+  type ResolvedGatewayOptions,
+} from './gateway-options';
+import type { PreparedBody } from './request-body';
+import type { WechatTarget } from './wechat-target';
+
+/** One call to forward for an account. */
+export interface ForwardCall {
+  appId: string;
+  method: 'GET' | 'POST';
+  target: WechatTarget;
+  /** The client's Content-Type, Accept and User-Agent (nothing else of the client's headers is forwarded). */
+  contentType: string | undefined;
+  accept: string | undefined;
+  userAgent: string | undefined;
+  body: PreparedBody;
+}
+
+/** WeChat's answer, ready to send back. */
+export interface ForwardAnswer {
+  status: number;
+  /** End-to-end headers only. */
+  headers: Record<string, string | string[]>;
+  /** Inspected (small JSON) answers are bytes; everything else streams through untouched. */
+  body: Buffer | Readable;
+  /** Calls made to WeChat for this request (2 after a token repair). */
+  attempts: number;
+  /**
+   * WeChat refused the token of a call whose body streamed through (too large to replay): the token has been
+   * repaired, WeChat's refusal is returned, and the client should send the call again.
+   */
+  tokenRepaired: boolean;
+}
+
+interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer | Readable;
+  /** WeChat's errcode, when the answer was inspected and carries one. */
+  errcode: number | undefined;
+}
+
+/** JSON answers up to this size are read and inspected for token errors; larger ones stream through. */
+const INSPECT_LIMIT_BYTES = 1024 * 1024;
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'set-cookie',
+]);
+
+/**
+ * Sends calls to WeChat with the account's current access_token, streaming bodies both ways. When WeChat says
+ * the token is dead (40001/40014/42001) it reports the token to the token plane (compare-and-refresh) and, if
+ * the request body was buffered, sends the call once more with the token the plane answers; never a third time.
+ */
+@Injectable()
+export class WechatForwarder implements OnModuleDestroy {
+  private readonly logger = new Logger(WechatForwarder.name);
+  private readonly options: ResolvedGatewayOptions;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(
+    private readonly tokens: TokenService,
+    @InjectGatewayModuleOptions() options: GatewayModuleOptions,
+  ) {
+    this.options = resolveGatewayOptions(options);
+    const url = new URL(this.options.apiBaseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: this.options.connections,
+      connectTimeout: Math.min(this.options.upstreamTimeoutMs, 10_000),
+      headersTimeout: this.options.upstreamTimeoutMs,
+      bodyTimeout: this.options.upstreamTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  get limits(): { replayBytes: number; maxBytes: number } {
+    return { replayBytes: this.options.replayBodyBytes, maxBytes: this.options.maxBodyBytes };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  /**
+   * Forwards `call` with the current token of its account, repairing the token once if WeChat refuses it.
+   * Throws TokenUnavailableError (no token), UpstreamFailureError (timeout, unreachable, HTTP 5xx),
+   * BodyTooLargeError (a streamed body outgrew the limit).
+   */
+  async forward(call: ForwardCall): Promise<ForwardAnswer> {
+    let token: AccessToken = await this.tokens.getToken(call.appId);
+    for (let attempts = 1; ; attempts++) {
+      const answer = await this.send(call, token.value);
+      if (answer.errcode === undefined || !TOKEN_ERRCODES.has(answer.errcode) || attempts >= 2) {
+        return { ...strip(answer), attempts, tokenRepaired: false };
+      }
+      const replayable = call.body.kind !== 'streamed';
+      this.logger.warn(
+        `WeChat refused the token of ${call.appId} (errcode ${answer.errcode}) on ${call.target.path}; ` +
+          (replayable
+            ? 'repairing it and calling again'
+            : 'repairing it (the streamed body cannot be sent again)'),
+      );
+      let repaired: AccessToken;
+      try {
+        repaired = await this.tokens.reportInvalid(call.appId, token.value);
+      } catch (error) {
+        this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
+        return { ...strip(answer), attempts, tokenRepaired: false };
+      }
+      if (!replayable) return { ...strip(answer), attempts, tokenRepaired: true };
+      token = repaired;
+    }
+  }
+
+  private async send(call: ForwardCall, accessToken: string): Promise<UpstreamAnswer> {
+    const query = [...call.target.queryParts, `access_token=${encodeURIComponent(accessToken)}`].join('&');
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    if (call.contentType) headers['content-type'] = call.contentType;
+    if (call.accept) headers.accept = call.accept;
+    if (call.userAgent) headers['user-agent'] = call.userAgent;
+    const request: Dispatcher.RequestOptions = {
+      method: call.method,
+      path: `${this.basePath}${call.target.path}?${query}`,
+      headers,
+    };
+    let watchdog: ProgressWatchdog | undefined;
+    if (call.body.kind === 'buffered') {
+      request.body = call.body.bytes;
+    } else if (call.body.kind === 'streamed') {
+      // NOTE: undici's headers timer only restarts when the socket pushes back, so a client uploading slowly
+      // would hit it mid-upload; a streamed body gets a no-progress timer instead.
+      watchdog = new ProgressWatchdog(this.options.upstreamTimeoutMs);
+      request.body = Readable.from(watchdog.track(call.body.chunks), { objectMode: false });
+      request.signal = watchdog.signal;
+      request.headersTimeout = 0;
+      if (call.body.length !== undefined) headers['content-length'] = String(call.body.length);
+    }
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.pool.request(request);
+    } catch (error) {
+      throw upstreamError(watchdog?.reason ?? error, this.options.upstreamTimeoutMs);
+    } finally {
+      watchdog?.stop();
+    }
+    const { statusCode, headers: upstreamHeaders, body } = response;
+    if (statusCode >= 500) {
+      body.resume();
+      throw new UpstreamFailureError('bad-status', `WeChat answered HTTP ${statusCode}`, statusCode);
+    }
+    const answerHeaders = endToEnd(upstreamHeaders);
+    if (!inspectable(upstreamHeaders)) {
+      return { status: statusCode, headers: answerHeaders, body, errcode: undefined };
+    }
+    let read: Buffer | Readable;
+    try {
+      // a declared length within the limit (checked by inspectable) is read in one go, the fast path
+      read =
+        upstreamHeaders['content-length'] !== undefined
+          ? Buffer.from(await body.arrayBuffer())
+          : await readUpTo(body, INSPECT_LIMIT_BYTES);
+    } catch (error) {
+      throw upstreamError(error, this.options.upstreamTimeoutMs);
+    }
+    return {
+      status: statusCode,
+      headers: answerHeaders,
+      body: read,
+      errcode: Buffer.isBuffer(read) ? errcodeOf(read) : undefined,
+    };
+  }
+}
+
+/** Aborts a streamed call when neither the upload nor WeChat's first answer byte makes progress in time. */
+class ProgressWatchdog {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  reason: UpstreamFailureError | undefined;
+
+  constructor(private readonly ms: number) {
+    this.timer = setTimeout(() => this.fire(), ms);
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async *track(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      this.timer.refresh();
+      yield chunk;
+    }
+    this.timer.refresh();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private fire(): void {
+    this.reason = new UpstreamFailureError('timeout', `the call made no progress for ${this.ms} ms`);
+    this.controller.abort(this.reason);
+  }
+}
+
+function strip(answer: UpstreamAnswer): Omit<UpstreamAnswer, 'errcode'> {
+  const { errcode: _errcode, ...rest } = answer;
+  return rest;
+}
+
+/** JSON (or WeChat's JSON sent as text/plain, or no type at all) of a size worth reading. */
+function inspectable(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  if (type !== '' && !type.includes('json') && !type.startsWith('text/plain')) return false;
+  const length = Number(headers['content-length'] ?? 0);
+  return !(length > INSPECT_LIMIT_BYTES);
+}
+
+function errcodeOf(body: Buffer): number | undefined {
+  // NOTE: most answers carry no errcode at all; the byte search spares parsing them
+  if (body.length === 0 || !body.includes('"errcode"')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const errcode = (parsed as { errcode?: unknown } | null)?.errcode;
+    return typeof errcode === 'number' ? errcode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The whole body when it ends within `limit`, else a stream of what was read followed by the rest. */
+async function readUpTo(body: Readable, limit: number): Promise<Buffer | Readable> {
+  const iterator = (body[Symbol.asyncIterator] as () => AsyncIterator<Buffer>).call(body);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return Buffer.concat(chunks, size);
+    chunks.push(next.value);
+    size += next.value.length;
+    if (size > limit) break;
+  }
+  return Readable.from(
+    (async function* (): AsyncGenerator<Buffer> {
+      yield* chunks.splice(0);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    })(),
+    { objectMode: false },
+  );
+}
+
+function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const result: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    result[name] = value;
+  }
+  return result;
+}
+
+/** A safe error: undici's messages may quote the URL, which carries the access_token. */
+function upstreamError(error: unknown, timeoutMs: number): Error {
+  if (error instanceof UpstreamFailureError || error instanceof BodyTooLargeError) return error;
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamFailureError('timeout', `WeChat did not answer within ${timeoutMs} ms`);
+  }
+  const code = (error as { code?: string } | undefined)?.code;
+  return new UpstreamFailureError('unreachable', `cannot reach WeChat${code ? ` (${code})` : ''}`);
+}

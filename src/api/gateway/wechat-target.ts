@@ -1,0 +1,70 @@
+import { GATEWAY_PATH_PREFIXES, TOKEN_PATHS } from './gateway.constants';
+
+/** Where a forwarded call goes: a WeChat path and its query, the client's access_token taken out. */
+export interface WechatTarget {
+  /** e.g. `/cgi-bin/message/custom/send`, as the client wrote it. */
+  path: string;
+  /** The query's `name=value` parts in the client's order and encoding, without any `access_token`. */
+  queryParts: string[];
+  /** The first `access_token` the client sent (decoded), if any. */
+  accessToken: string | undefined;
+}
+
+// Plain segments only: no empty, dot or percent-encoded segment can climb out of the allowed path families.
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+const ACCESS_TOKEN = 'access_token';
+
+/** Takes the access_token out of a raw query string, keeping the other parts as the client wrote them. */
+export function parseTarget(path: string, query: string): WechatTarget {
+  const queryParts: string[] = [];
+  let accessToken: string | undefined;
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodeQueryComponent(eq === -1 ? part : part.slice(0, eq));
+    if (name === ACCESS_TOKEN) {
+      accessToken ??= decodeQueryComponent(eq === -1 ? '' : part.slice(eq + 1)) || undefined;
+      continue;
+    }
+    queryParts.push(part);
+  }
+  return { path, queryParts, accessToken };
+}
+
+/** `/a/b?c` → `['/a/b', 'c']`. */
+export function splitUrl(rawUrl: string): [path: string, query: string] {
+  const mark = rawUrl.indexOf('?');
+  return mark === -1 ? [rawUrl, ''] : [rawUrl.slice(0, mark), rawUrl.slice(mark + 1)];
+}
+
+/** The path is made of plain segments (letters, digits, `_`, `-`, inner dots) under `/`. */
+export function isPlainPath(path: string): boolean {
+  if (!path.startsWith('/') || path.length < 2) return false;
+  return path
+    .slice(1)
+    .split('/')
+    .every((segment) => SEGMENT.test(segment));
+}
+
+/**
+ * Why the gateway refuses to forward to `path`, or undefined when it may: only plain paths under the API
+ * families in GATEWAY_PATH_PREFIXES, never the token endpoints.
+ */
+export function gatewayRefusal(path: string): string | undefined {
+  if (!isPlainPath(path)) return `"${path}" is not a plain WeChat API path`;
+  if (TOKEN_PATHS.has(path)) {
+    return `${path} is not forwarded: get tokens from the hub (/api/v1/accounts/:appId/token or the /cgi-bin/token drop-in)`;
+  }
+  if (!GATEWAY_PATH_PREFIXES.some((prefix) => path.startsWith(prefix))) {
+    return `only WeChat API paths under ${GATEWAY_PATH_PREFIXES.join(', ')} are forwarded`;
+  }
+  return undefined;
+}
+
+function decodeQueryComponent(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,442 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { PassThrough, Readable } from 'node:stream';
+import { errors as undiciErrors, Pool } from 'undici';
+import { AccountRegistry } from '../accounts/account-registry';
+import { TokenService } from '../token/token.service';
+import { InjectApiOptions } from './api.constants';
+import type { ResolvedApiOptions } from './api-options';
+import { MaterialApi } from './areas/material';
+import { MediaApi } from './areas/media';
+import { MenuApi } from './areas/menu';
+import { MessageApi } from './areas/message';
+import { MiscApi } from './areas/misc';
+import { QrCodeApi } from './areas/qrcode';
+import { ShortenApi } from './areas/shorten';
+import { TagsApi } from './areas/tags';
+import { UserApi } from './areas/user';
+import { splitRid, toWechatApiError, TOKEN_ERRCODES } from './errors/to-wechat-api-error';
+import { WechatBusyError } from './errors/wechat-busy.error';
+import { WechatTokenError } from './errors/wechat-token.error';
+import { WechatUpstreamError } from './errors/wechat-upstream.error';
+import { buildMultipart, isReplayable, type MultipartBody, type MultipartUpload } from './multipart';
+
+/** A JSON answer of WeChat. */
+export type WechatJson = Record<string, unknown>;
+
+/** Query parameters; `undefined` values are left out. Never `access_token` (the client adds it). */
+export type WechatQuery = Record<string, string | number | boolean | undefined>;
+
+/** One call to a WeChat API. */
+export interface WechatRequest {
+  method: 'GET' | 'POST';
+  /** Path on the API host, e.g. `/cgi-bin/user/info`. Must not carry `access_token`. */
+  path: string;
+  query?: WechatQuery;
+  /** A JSON body (POST), sent as raw UTF-8: Chinese text is not `\u`-escaped. */
+  json?: unknown;
+  /** A `multipart/form-data` upload (POST), streamed. */
+  multipart?: MultipartUpload;
+  /**
+   * `json` (default): the parsed answer. `buffer` / `stream`: the bytes of a download (media, QR image); when
+   * WeChat answers JSON with an errcode instead, the typed error is thrown all the same.
+   */
+  responseType?: 'json' | 'buffer' | 'stream';
+  /**
+   * Whether a -1 (system busy) answer is retried. Default true; never for a streamed upload (the stream is
+   * consumed). Set false for calls that must not run twice.
+   */
+  retryBusy?: boolean;
+}
+
+/** A download held in memory. */
+export interface WechatBinary {
+  /** The Content-Type WeChat sent, e.g. `image/jpeg`. */
+  contentType: string;
+  /** From Content-Disposition, when WeChat names the file. */
+  filename?: string;
+  data: Buffer;
+}
+
+/** A download as a stream. Consume it or `destroy()` it: it holds a pooled connection until then. */
+export interface WechatBinaryStream {
+  contentType: string;
+  filename?: string;
+  /** From Content-Length, when sent. */
+  contentLength?: number;
+  stream: Readable;
+}
+
+type Attempt = { ok: true; value: unknown } | { ok: false; errcode: number; errmsg: string };
+
+const JSON_CONTENT_TYPE = /^(application\/json|text\/plain|text\/json|text\/javascript)/i;
+
+/**
+ * Calls WeChat's server APIs for any configured account: takes the account's access_token from the token
+ * plane and adds it as `?access_token=`, maps `errcode` answers to typed errors ({@link WechatApiError} and
+ * subclasses) and retries where that is safe.
+ *
+ * Retries (all bounded, never a loop):
+ * - 40001 / 40014 / 42001 (token dead): the token is reported to the token plane (compare-and-refresh, so many
+ *   callers reporting one token cause one refresh) and the call is made **once** more with the token it hands
+ *   back; a second token error throws {@link WechatTokenError}. A streamed upload cannot be resent: the token is
+ *   still repaired, then `WechatTokenError` with `tokenRepaired: true` is thrown so that your own retry works.
+ * - -1 (system busy): up to `busyRetries` (default 2) more attempts after ~200 ms and ~400 ms (jittered), then
+ *   {@link WechatBusyError}. Not for streamed uploads, nor for requests with `retryBusy: false`.
+ * - Nothing else: HTTP errors, timeouts and network failures throw {@link WechatUpstreamError} at once, since a
+ *   POST may have been processed; quota (45009/45011), permission and whitelist errors are not transient.
+ *
+ * The typed areas (`client.menu`, `client.user`, …) cover the common APIs; `request` reaches any other.
+ * Keep-alive connections come from one undici Pool per client.
+ */
+@Injectable()
+export class WechatApiClient implements OnModuleDestroy {
+  /** Custom menus, incl. conditional menus. */
+  readonly menu: MenuApi;
+  /** Customer-service, typing, template and subscription messages. */
+  readonly message: MessageApi;
+  /** Followers: info, list, batch info, remarks. */
+  readonly user: UserApi;
+  /** User tags and the blacklist. */
+  readonly tags: TagsApi;
+  /** Parametric QR codes. */
+  readonly qrcode: QrCodeApi;
+  /** Temporary media (3 days) and images for articles. */
+  readonly media: MediaApi;
+  /** Permanent material. */
+  readonly material: MaterialApi;
+  /** Short keys for long data. */
+  readonly shorten: ShortenApi;
+  /** IP lists, network check, quotas, rid lookup. */
+  readonly misc: MiscApi;
+
+  private readonly logger = new Logger(WechatApiClient.name);
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(
+    private readonly tokens: TokenService,
+    accounts: AccountRegistry,
+    @InjectApiOptions() private readonly options: ResolvedApiOptions,
+  ) {
+    const url = new URL(options.apiBaseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: options.connections,
+      connectTimeout: options.connectTimeoutMs,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+    this.menu = new MenuApi(this);
+    this.message = new MessageApi(this);
+    this.user = new UserApi(this);
+    this.tags = new TagsApi(this);
+    this.qrcode = new QrCodeApi(this);
+    this.media = new MediaApi(this);
+    this.material = new MaterialApi(this);
+    this.shorten = new ShortenApi(this);
+    this.misc = new MiscApi(this, accounts);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // let calls in flight finish (bounded), then drop whatever is left (e.g. a download nobody consumed)
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pool.close().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2_000))),
+    ]);
+    clearTimeout(timer);
+    await this.pool.destroy().catch(() => undefined);
+  }
+
+  /**
+   * Calls a WeChat API as `appId`, with its access_token. Resolves to the JSON answer (or the download for
+   * `responseType: 'buffer' | 'stream'`); rejects with a {@link WechatApiError} subclass, with
+   * `AccountNotFoundError` for an unknown `appId`, or with `TokenUnavailableError` when the token plane has no
+   * token to give. See the class comment for what is retried.
+   * @throws TypeError when the path or query already carries `access_token`, or the request is malformed.
+   */
+  request<T = WechatJson>(appId: string, request: WechatRequest & { responseType?: 'json' }): Promise<T>;
+  request(appId: string, request: WechatRequest & { responseType: 'buffer' }): Promise<WechatBinary>;
+  request(appId: string, request: WechatRequest & { responseType: 'stream' }): Promise<WechatBinaryStream>;
+  request(appId: string, request: WechatRequest): Promise<unknown> {
+    return this.run(appId, request, []);
+  }
+
+  /**
+   * Calls an API that takes no basic access_token: the OAuth `/sns/*` endpoints (their own web token goes in
+   * `query`) and `/cgi-bin/clear_quota/v2`. No token retry (there is no hub token to repair); busy retries as
+   * for `request`. `redact` lists values (secrets, codes, web tokens) to blank out of any error text.
+   */
+  requestWithoutToken<T = WechatJson>(
+    request: WechatRequest & { responseType?: 'json'; redact?: string[] },
+  ): Promise<T> {
+    return this.run(null, request, request.redact ?? []) as Promise<T>;
+  }
+
+  private async run(appId: string | null, request: WechatRequest, redact: string[]): Promise<unknown> {
+    const path = checkRequest(request, appId !== null);
+    const replayable = request.multipart === undefined || isReplayable(request.multipart);
+    const retryBusy = request.retryBusy !== false && replayable;
+    let token = appId === null ? undefined : await this.tokens.getAccessToken(appId);
+    let attempts = 0;
+    let tokenRetried = false;
+    let busyRetries = 0;
+    for (;;) {
+      attempts++;
+      const outcome = await this.attempt(
+        request,
+        path,
+        token,
+        token === undefined ? redact : [...redact, token],
+      );
+      if (outcome.ok) return outcome.value;
+      const { errcode, errmsg } = outcome;
+      if (appId !== null && token !== undefined && TOKEN_ERRCODES.has(errcode)) {
+        const { errmsg: text, rid } = splitRid(errmsg);
+        if (tokenRetried) {
+          this.logger.warn(
+            `${path} for ${appId}: the replaced token was rejected too (errcode ${errcode}); giving up`,
+          );
+          throw new WechatTokenError(errcode, text, path, rid, attempts, false);
+        }
+        tokenRetried = true;
+        const fresh = await this.tokens.reportInvalid(appId, token);
+        if (!replayable) throw new WechatTokenError(errcode, text, path, rid, attempts, true);
+        this.logger.log(
+          `${path} for ${appId}: token rejected (errcode ${errcode}); retrying once with the current one`,
+        );
+        token = fresh.value;
+        continue;
+      }
+      if (errcode === -1 && retryBusy && busyRetries < this.options.busyRetries) {
+        await sleep(this.backoff(busyRetries++));
+        continue;
+      }
+      if (errcode === -1) {
+        const { errmsg: text, rid } = splitRid(errmsg);
+        throw new WechatBusyError(text, path, rid, attempts);
+      }
+      throw toWechatApiError(errcode, errmsg, path);
+    }
+  }
+
+  private async attempt(
+    request: WechatRequest,
+    path: string,
+    token: string | undefined,
+    redact: string[],
+  ): Promise<Attempt> {
+    const headers: Record<string, string> = {};
+    let body: Buffer | Readable | undefined;
+    let upload: MultipartBody | undefined;
+    if (request.multipart) {
+      upload = buildMultipart(request.multipart);
+      body = upload.body;
+      headers['content-type'] = upload.contentType;
+      if (upload.contentLength !== undefined) headers['content-length'] = String(upload.contentLength);
+    } else if (request.json !== undefined) {
+      body = Buffer.from(JSON.stringify(request.json), 'utf8');
+      headers['content-type'] = 'application/json; charset=utf-8';
+    }
+
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.pool.request({
+        method: request.method,
+        path: this.basePath + withQuery(request.path, request.query, token),
+        headers,
+        body,
+      });
+    } catch (error) {
+      const sourceError = upload?.sourceError();
+      if (sourceError !== undefined) throw sourceError;
+      throw this.upstreamError(error, path);
+    }
+
+    const status = response.statusCode;
+    if (status < 200 || status >= 300) {
+      await response.body.dump().catch(() => undefined);
+      throw new WechatUpstreamError('http', `WeChat answered HTTP ${status}`, path, status);
+    }
+    const contentType = headerValue(response.headers['content-type']) ?? 'application/octet-stream';
+    const responseType = request.responseType ?? 'json';
+
+    if (responseType === 'json') {
+      const parsed = parseJsonObject(await this.readAll(response.body, path));
+      if (!parsed) throw new WechatUpstreamError('invalid-response', 'the answer is not a JSON object', path);
+      return outcomeOf(parsed, redact);
+    }
+
+    const filename = filenameOf(headerValue(response.headers['content-disposition']));
+    if (JSON_CONTENT_TYPE.test(contentType)) {
+      // WeChat answers errors (and a video's URL) as JSON where bytes were asked for
+      const data = await this.readAll(response.body, path);
+      const parsed = parseJsonObject(data);
+      if (parsed) {
+        const outcome = outcomeOf(parsed, redact);
+        if (!outcome.ok) return outcome;
+      }
+      return {
+        ok: true,
+        value:
+          responseType === 'buffer'
+            ? { contentType, filename, data }
+            : { contentType, filename, contentLength: data.length, stream: Readable.from([data]) },
+      };
+    }
+    if (responseType === 'buffer') {
+      return { ok: true, value: { contentType, filename, data: await this.readAll(response.body, path) } };
+    }
+    const length = Number(headerValue(response.headers['content-length']));
+    const source = response.body;
+    // NOTE: the consumer sees safe errors (no socket details), and destroying its stream frees the connection
+    const stream = new PassThrough();
+    source.on('error', (error) => stream.destroy(this.upstreamError(error, path)));
+    stream.on('close', () => {
+      if (!source.destroyed) source.destroy();
+    });
+    source.pipe(stream);
+    return {
+      ok: true,
+      value: {
+        contentType,
+        filename,
+        contentLength: Number.isSafeInteger(length) ? length : undefined,
+        stream,
+      } satisfies WechatBinaryStream,
+    };
+  }
+
+  private async readAll(
+    body: Readable & { arrayBuffer(): Promise<ArrayBuffer> },
+    path: string,
+  ): Promise<Buffer> {
+    try {
+      return Buffer.from(await body.arrayBuffer());
+    } catch (error) {
+      throw this.upstreamError(error, path);
+    }
+  }
+
+  /** A failure without an answer, described without the request URL (it carries the token). */
+  private upstreamError(error: unknown, path: string): WechatUpstreamError {
+    if (error instanceof WechatUpstreamError) return error;
+    if (
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError ||
+      error instanceof undiciErrors.ConnectTimeoutError ||
+      (error as Error | undefined)?.name === 'TimeoutError'
+    ) {
+      return new WechatUpstreamError(
+        'timeout',
+        `WeChat did not answer within ${this.options.timeoutMs} ms`,
+        path,
+      );
+    }
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return new WechatUpstreamError(
+      'network',
+      `cannot reach WeChat${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`,
+      path,
+    );
+  }
+
+  private backoff(retry: number): number {
+    return this.options.busyRetryDelayMs * 2 ** retry * (0.75 + Math.random() * 0.5);
+  }
+}
+
+/** Validates a request; returns its path without query string (the form used in errors). */
+function checkRequest(request: WechatRequest, withToken: boolean): string {
+  if (request.method !== 'GET' && request.method !== 'POST')
+    throw new TypeError('method must be GET or POST');
+  if (
+    typeof request.path !== 'string' ||
+    !/^\/[^\s#]*$/.test(request.path) ||
+    request.path.startsWith('//')
+  ) {
+    throw new TypeError('path must be an absolute path on the API host, e.g. /cgi-bin/user/info');
+  }
+  const queryStart = request.path.indexOf('?');
+  const pathname = queryStart < 0 ? request.path : request.path.slice(0, queryStart);
+  const search = new URLSearchParams(queryStart < 0 ? '' : request.path.slice(queryStart + 1));
+  if (withToken && (search.has('access_token') || Object.hasOwn(request.query ?? {}, 'access_token'))) {
+    throw new TypeError(`${pathname}: do not pass access_token, the client adds the account's token`);
+  }
+  if (request.json !== undefined && request.multipart !== undefined) {
+    throw new TypeError(`${pathname}: a request has a JSON body or a multipart upload, not both`);
+  }
+  if (request.method === 'GET' && (request.json !== undefined || request.multipart !== undefined)) {
+    throw new TypeError(`${pathname}: a GET request has no body`);
+  }
+  return pathname;
+}
+
+function withQuery(path: string, query: WechatQuery | undefined, token: string | undefined): string {
+  const queryStart = path.indexOf('?');
+  const pathname = queryStart < 0 ? path : path.slice(0, queryStart);
+  const params = new URLSearchParams(queryStart < 0 ? '' : path.slice(queryStart + 1));
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) params.append(key, String(value));
+  }
+  if (token !== undefined) params.append('access_token', token);
+  const search = params.toString();
+  return search ? `${pathname}?${search}` : pathname;
+}
+
+function outcomeOf(parsed: WechatJson, redact: string[]): Attempt {
+  const errcode = typeof parsed.errcode === 'string' ? Number(parsed.errcode) : parsed.errcode;
+  if (typeof errcode === 'number' && Number.isFinite(errcode) && errcode !== 0) {
+    return {
+      ok: false,
+      errcode,
+      errmsg: redactAll(typeof parsed.errmsg === 'string' ? parsed.errmsg : '', redact),
+    };
+  }
+  return { ok: true, value: parsed };
+}
+
+function parseJsonObject(data: Buffer): WechatJson | null {
+  try {
+    const parsed: unknown = JSON.parse(data.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as WechatJson)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function redactAll(text: string, secrets: string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length < 6) continue;
+    result = result.split(secret).join('***').split(encodeURIComponent(secret)).join('***');
+  }
+  return result;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function filenameOf(disposition: string | undefined): string | undefined {
+  if (!disposition) return undefined;
+  const extended = /filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i.exec(disposition)?.[1];
+  if (extended) {
+    try {
+      return decodeURIComponent(extended.trim().replace(/^"|"$/g, ''));
+    } catch {
+      // fall through to the plain form
+    }
+  }
+  return /filename\s*=\s*(?:"([^"]*)"|([^;\s]+))/i
+    .exec(disposition)
+    ?.slice(1)
+    .find((v) => v !== undefined);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
