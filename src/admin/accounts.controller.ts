@@ -1,4 +1,5 @@
 import {
+  NotFoundException,
   BadRequestException,
   Body,
   Controller,
@@ -43,6 +44,18 @@ export class AccountsController {
   ): Promise<TokenResponse & { outcome: string }> {
     const { token, outcome } = await this.tokens.reportInvalidWithOutcome(appId, body.access_token);
     return { ...tokenResponse(token), outcome };
+  }
+
+  /** The current JS-SDK ticket (`jsapi` or `wx_card`): `{ticket, expires_in, expires_at, version}`. */
+  @Get(':appId/tickets/:type')
+  async ticket(
+    @Param('appId') appId: string,
+    @Param('type') type: string,
+  ): Promise<{ ticket: string; expires_in: number; expires_at: string; version: number }> {
+    if (type !== 'jsapi' && type !== 'wx_card')
+      throw new NotFoundException('ticket type must be jsapi or wx_card');
+    const { access_token: ticket, ...rest } = tokenResponse(await this.tickets.getTicket(appId, type));
+    return { ticket, ...rest };
   }
 
   /**
