@@ -76,3 +76,5 @@ export type * from './api/areas/media';
 export type * from './api/areas/material';
 export type * from './api/areas/shorten';
 export type * from './api/areas/misc';
+export { GatewayModule } from './api/gateway/gateway.module';
+export type { GatewayModuleOptions } from './api/gateway/gateway-options';

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import {
   ForbiddenException,
@@ -13,7 +13,7 @@ import type { WxhubConfig } from '../config/wxhub-config';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return hash('sha256', text, 'buffer');
 }
 
 /**

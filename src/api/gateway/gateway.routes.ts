@@ -18,6 +18,7 @@ const STATUS_NAMES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -27,6 +28,8 @@ const STATUS_NAMES: Record<number, string> = {
 };
 
 const GATEWAY_PREFIX = '/gateway/';
+/** HEAD is answered as GET without the body (Fastify drops it). */
+const FORWARDED_METHODS = new Set(['GET', 'POST', 'HEAD']);
 const DISCARD_TIMEOUT_MS = 10_000;
 const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not latest';
 
@@ -34,7 +37,8 @@ const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not l
  * The HTTP gateway's two routes, registered straight on Fastify in their own scope, whose only body parser
  * hands the request stream through untouched (the service's 64 KB body limit and parsers stay outside it):
  *
- * - `GET|POST /gateway/:appId/<wechat path>`: API key as for the admin API; the hub's token is injected.
+ * - `ALL /gateway/:appId/<wechat path>` (GET and POST forwarded, others 405): API key as for the admin API; the
+ *   hub's token is injected.
  * - `GET|POST /cgi-bin/*` (the token drop-ins are Nest routes and win, being static): for SDKs pointed at the
  *   hub, authenticated by an access_token the hub handed out, which is swapped for the account's current one.
  *
@@ -64,11 +68,8 @@ export class GatewayRoutes implements OnModuleInit {
     void fastify.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-      scope.route({
-        method: ['GET', 'POST'],
-        url: '/gateway/:appId/*',
-        handler: (request, reply) => this.gateway(request, reply),
-      });
+      // every method, as the contract says ALL; WeChat's API only knows GET and POST, the rest is answered 405
+      scope.all('/gateway/:appId/*', (request, reply) => this.gateway(request, reply));
       scope.route({
         method: ['GET', 'POST'],
         url: '/cgi-bin/*',
@@ -86,6 +87,10 @@ export class GatewayRoutes implements OnModuleInit {
       const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));
       const refusal = gatewayRefusal(wechatPath);
       if (refusal) return sendError(reply, 400, refusal);
+      if (!FORWARDED_METHODS.has(request.method)) {
+        void reply.header('allow', 'GET, POST');
+        return sendError(reply, 405, `WeChat's API takes GET and POST, not ${request.method}`);
+      }
       const answer = await this.forward(request, appId, parseTarget(wechatPath, query));
       return sendAnswer(reply, answer);
     } catch (error) {
@@ -176,11 +181,13 @@ export class GatewayRoutes implements OnModuleInit {
 }
 
 function sendAnswer(reply: FastifyReply, answer: ForwardAnswer): FastifyReply {
-  const headers = { ...answer.headers };
-  // the length of bytes we hold is set by Fastify; a stream keeps WeChat's
-  if (Buffer.isBuffer(answer.body)) delete headers['content-length'];
-  if (answer.tokenRepaired) headers['x-wxhub-token-repaired'] = 'true';
-  return reply.code(answer.status).headers(headers).send(answer.body);
+  void reply.code(answer.status).headers(answer.headers);
+  if (reply.request.method === 'HEAD' && !Buffer.isBuffer(answer.body)) {
+    // no body goes out for HEAD: stop WeChat's download instead of reading it all to discard it
+    answer.body.destroy();
+    return reply.send();
+  }
+  return reply.send(answer.body);
 }
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {

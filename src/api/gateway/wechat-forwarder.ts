@@ -28,25 +28,20 @@ export interface ForwardCall {
 /** WeChat's answer, ready to send back. */
 export interface ForwardAnswer {
   status: number;
-  /** End-to-end headers only. */
+  /** End-to-end headers only; no Content-Length when the body is bytes (the sender sets it). */
   headers: Record<string, string | string[]>;
   /** Inspected (small JSON) answers are bytes; everything else streams through untouched. */
   body: Buffer | Readable;
+  /** WeChat's errcode, when the answer was inspected and carries one. */
+  errcode: number | undefined;
   /** Calls made to WeChat for this request (2 after a token repair). */
   attempts: number;
   /**
    * WeChat refused the token of a call whose body streamed through (too large to replay): the token has been
-   * repaired, WeChat's refusal is returned, and the client should send the call again.
+   * repaired, WeChat's refusal is returned (with `x-wxhub-token-repaired: true`), and the client should send the
+   * call again.
    */
   tokenRepaired: boolean;
-}
-
-interface UpstreamAnswer {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: Buffer | Readable;
-  /** WeChat's errcode, when the answer was inspected and carries one. */
-  errcode: number | undefined;
 }
 
 /** JSON answers up to this size are read and inspected for token errors; larger ones stream through. */
@@ -76,6 +71,8 @@ export class WechatForwarder implements OnModuleDestroy {
   private readonly options: ResolvedGatewayOptions;
   private readonly pool: Pool;
   private readonly basePath: string;
+  private lastToken = '';
+  private lastEncoded = '';
 
   constructor(
     private readonly tokens: TokenService,
@@ -107,33 +104,47 @@ export class WechatForwarder implements OnModuleDestroy {
    * BodyTooLargeError (a streamed body outgrew the limit).
    */
   async forward(call: ForwardCall): Promise<ForwardAnswer> {
-    let token: AccessToken = await this.tokens.getToken(call.appId);
-    for (let attempts = 1; ; attempts++) {
-      const answer = await this.send(call, token.value);
-      if (answer.errcode === undefined || !TOKEN_ERRCODES.has(answer.errcode) || attempts >= 2) {
-        return { ...strip(answer), attempts, tokenRepaired: false };
-      }
-      const replayable = call.body.kind !== 'streamed';
-      this.logger.warn(
-        `WeChat refused the token of ${call.appId} (errcode ${answer.errcode}) on ${call.target.path}; ` +
-          (replayable
-            ? 'repairing it and calling again'
-            : 'repairing it (the streamed body cannot be sent again)'),
-      );
-      let repaired: AccessToken;
-      try {
-        repaired = await this.tokens.reportInvalid(call.appId, token.value);
-      } catch (error) {
-        this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
-        return { ...strip(answer), attempts, tokenRepaired: false };
-      }
-      if (!replayable) return { ...strip(answer), attempts, tokenRepaired: true };
-      token = repaired;
+    const token: AccessToken = await this.tokens.getToken(call.appId);
+    const first = await this.send(call, token.value);
+    if (first.errcode === undefined || !TOKEN_ERRCODES.has(first.errcode)) return first;
+    const replayable = call.body.kind !== 'streamed';
+    this.logger.warn(
+      `WeChat refused the token of ${call.appId} (errcode ${first.errcode}) on ${call.target.path}; ` +
+        (replayable
+          ? 'repairing it and calling again'
+          : 'repairing it (the streamed body cannot be sent again)'),
+    );
+    let repaired: AccessToken;
+    try {
+      repaired = await this.tokens.reportInvalid(call.appId, token.value);
+    } catch (error) {
+      this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
+      return first;
     }
+    if (!replayable) {
+      first.tokenRepaired = true;
+      first.headers['x-wxhub-token-repaired'] = 'true';
+      return first;
+    }
+    // once only: a second refusal goes back to the caller as WeChat sent it
+    const retried = await this.send(call, repaired.value);
+    retried.attempts = 2;
+    return retried;
   }
 
-  private async send(call: ForwardCall, accessToken: string): Promise<UpstreamAnswer> {
-    const query = [...call.target.queryParts, `access_token=${encodeURIComponent(accessToken)}`].join('&');
+  /** encodeURIComponent of the token, remembered for the last token seen (the same one, call after call). */
+  private encoded(accessToken: string): string {
+    if (accessToken !== this.lastToken) {
+      this.lastToken = accessToken;
+      this.lastEncoded = encodeURIComponent(accessToken);
+    }
+    return this.lastEncoded;
+  }
+
+  private async send(call: ForwardCall, accessToken: string): Promise<ForwardAnswer> {
+    const { queryParts } = call.target;
+    const tokenParam = `access_token=${this.encoded(accessToken)}`;
+    const query = queryParts.length === 0 ? tokenParam : `${queryParts.join('&')}&${tokenParam}`;
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     if (call.contentType) headers['content-type'] = call.contentType;
     if (call.accept) headers.accept = call.accept;
@@ -168,9 +179,8 @@ export class WechatForwarder implements OnModuleDestroy {
       body.resume();
       throw new UpstreamFailureError('bad-status', `WeChat answered HTTP ${statusCode}`, statusCode);
     }
-    const answerHeaders = endToEnd(upstreamHeaders);
     if (!inspectable(upstreamHeaders)) {
-      return { status: statusCode, headers: answerHeaders, body, errcode: undefined };
+      return answer(statusCode, endToEnd(upstreamHeaders, true), body, undefined);
     }
     let read: Buffer | Readable;
     try {
@@ -182,13 +192,18 @@ export class WechatForwarder implements OnModuleDestroy {
     } catch (error) {
       throw upstreamError(error, this.options.upstreamTimeoutMs);
     }
-    return {
-      status: statusCode,
-      headers: answerHeaders,
-      body: read,
-      errcode: Buffer.isBuffer(read) ? errcodeOf(read) : undefined,
-    };
+    if (!Buffer.isBuffer(read)) return answer(statusCode, endToEnd(upstreamHeaders, true), read, undefined);
+    return answer(statusCode, endToEnd(upstreamHeaders, false), read, errcodeOf(read));
   }
+}
+
+function answer(
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | Readable,
+  errcode: number | undefined,
+): ForwardAnswer {
+  return { status, headers, body, errcode, attempts: 1, tokenRepaired: false };
 }
 
 /** Aborts a streamed call when neither the upload nor WeChat's first answer byte makes progress in time. */
@@ -222,11 +237,6 @@ class ProgressWatchdog {
     this.reason = new UpstreamFailureError('timeout', `the call made no progress for ${this.ms} ms`);
     this.controller.abort(this.reason);
   }
-}
-
-function strip(answer: UpstreamAnswer): Omit<UpstreamAnswer, 'errcode'> {
-  const { errcode: _errcode, ...rest } = answer;
-  return rest;
 }
 
 /** JSON (or WeChat's JSON sent as text/plain, or no type at all) of a size worth reading. */
@@ -270,16 +280,22 @@ async function readUpTo(body: Readable, limit: number): Promise<Buffer | Readabl
   );
 }
 
-function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const listed = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  );
+/** WeChat's headers minus hop-by-hop ones (and Content-Length unless the body streams through as sent). */
+function endToEnd(
+  headers: Record<string, string | string[] | undefined>,
+  keepLength: boolean,
+): Record<string, string | string[]> {
+  const connection = headers.connection;
+  // NOTE: names listed in Connection are hop-by-hop too; plain keep-alive/close lists nothing else
+  const listed =
+    typeof connection === 'string' && !/^\s*(keep-alive|close)\s*$/i.test(connection)
+      ? new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
+      : undefined;
   const result: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (!keepLength && name === 'content-length') continue;
     result[name] = value;
   }
   return result;

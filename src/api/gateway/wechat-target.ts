@@ -11,7 +11,7 @@ export interface WechatTarget {
 }
 
 // Plain segments only: no empty, dot or percent-encoded segment can climb out of the allowed path families.
-const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+$/;
 const ACCESS_TOKEN = 'access_token';
 
 /** Takes the access_token out of a raw query string, keeping the other parts as the client wrote them. */
@@ -39,11 +39,7 @@ export function splitUrl(rawUrl: string): [path: string, query: string] {
 
 /** The path is made of plain segments (letters, digits, `_`, `-`, inner dots) under `/`. */
 export function isPlainPath(path: string): boolean {
-  if (!path.startsWith('/') || path.length < 2) return false;
-  return path
-    .slice(1)
-    .split('/')
-    .every((segment) => SEGMENT.test(segment));
+  return PLAIN_PATH.test(path);
 }
 
 /**
