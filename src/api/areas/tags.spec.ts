@@ -1,48 +1,17 @@
-import { Test, type TestingModule } from '@nestjs/testing';
-import { AccountConfig } from '../../accounts/account-config';
+import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
 import { sandboxOpenid } from '../../sandbox/simulator-business-api';
-import { WechatSimulator } from '../../sandbox/wechat-simulator';
-import { MemoryTokenStore } from '../../store/memory-token-store';
-import { TokenModule } from '../../token/token.module';
-import { ApiModule } from '../api.module';
-import { WechatApiClient } from '../wechat-api-client';
 
 const APP = 'wx0000000000tags01';
 const SECRET = 'tagssecret0000000000000000000000';
 
-interface Harness {
-  sim: WechatSimulator;
-  client: WechatApiClient;
-  moduleRef: TestingModule;
-}
-
-let h: Harness;
+let h: ApiPlane;
 jest.setTimeout(20_000);
 
 beforeEach(async () => {
-  const sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: SECRET }] });
-  const url = await sim.listen();
-  const account = Object.assign(new AccountConfig(), { appId: APP, appSecret: SECRET });
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      TokenModule.forRoot({
-        accounts: [account],
-        apiBaseUrl: url,
-        store: new MemoryTokenStore(),
-        isGlobal: true,
-      }),
-      ApiModule.forRoot({ apiBaseUrl: url }),
-    ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
-  h = { sim, client: moduleRef.get(WechatApiClient), moduleRef };
+  h = await startApiPlane(APP, SECRET);
 });
 
-afterEach(async () => {
-  await h.moduleRef.close();
-  await h.sim.close();
-});
+afterEach(() => h.close());
 
 describe('tags', () => {
   it('creates, lists, renames and deletes tags', async () => {
