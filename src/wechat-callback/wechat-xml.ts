@@ -30,13 +30,6 @@ const PARSER = new XMLParser({
   ignorePiTags: true,
   trimValues: true,
   cdataPropName: false,
-  // NOTE: these elements are lists by nature; always arrays, so a list of one has the same shape as a list of three.
-  isArray: (tagName, jPath) => {
-    if (tagName === 'item') return true;
-    if (tagName !== 'List' || typeof jPath !== 'string') return false;
-    const parent = jPath.split('.').at(-2);
-    return parent !== undefined && LIST_CONTAINERS.has(parent);
-  },
 });
 
 const CDATA_OPEN = '<![CDATA[';
@@ -63,11 +56,25 @@ function rejectDoctype(xml: string): void {
   }
 }
 
-/** Copies the parser's output into the documented shape; `fromEntries` defines own properties only. */
-function toWechatValue(value: unknown): WechatXmlValue {
-  if (Array.isArray(value)) return value.map(toWechatValue);
+/** Elements that are lists by nature: always arrays, so a list of one has the same shape as a list of three. */
+function alwaysArray(key: string, parent: string | undefined): boolean {
+  return key === 'item' || (key === 'List' && parent !== undefined && LIST_CONTAINERS.has(parent));
+}
+
+/**
+ * Copies the parser's output into the documented shape; `fromEntries` defines own properties only.
+ * NOTE: list shapes are fixed here rather than with the parser's `isArray` hook, which makes it build a path
+ * string for every element (a third of the parse time).
+ */
+function toWechatValue(value: unknown, key?: string): WechatXmlValue {
+  if (Array.isArray(value)) return value.map((child) => toWechatValue(child, key));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, toWechatValue(child)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([childKey, child]) => {
+        const copy = toWechatValue(child, childKey);
+        return [childKey, alwaysArray(childKey, key) && !Array.isArray(copy) ? [copy] : copy];
+      }),
+    );
   }
   return value === undefined || value === null ? '' : String(value);
 }
@@ -109,7 +116,7 @@ export function parseWechatXml(xml: string): WechatXmlObject {
   }
   const roots = Object.keys(document);
   if (roots.length !== 1 || roots[0] !== 'xml') throw new MalformedXmlError('the root element is not <xml>');
-  const root = toWechatValue((document as { xml: unknown }).xml);
+  const root = toWechatValue((document as { xml: unknown }).xml, 'xml');
   if (root === '') return {};
   if (typeof root === 'string' || Array.isArray(root)) {
     throw new MalformedXmlError('the <xml> root holds text instead of elements');

@@ -12,6 +12,8 @@ const MAX_ENTRIES = 100_000;
 export class MemoryCallbackDedupeStore implements CallbackDedupeStore {
   private readonly entries = new Map<string, { value: string; until: number }>();
 
+  constructor(private readonly maxEntries = MAX_ENTRIES) {}
+
   private read(key: string): string | null {
     const entry = this.entries.get(key);
     if (!entry) return null;
@@ -23,12 +25,14 @@ export class MemoryCallbackDedupeStore implements CallbackDedupeStore {
   }
 
   private write(key: string, value: string, ttlMs: number): void {
-    if (this.entries.size >= MAX_ENTRIES) {
-      const now = Date.now();
-      for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    // a Map iterates in insertion order, which is close to expiry order (every push gets a similar TTL): drop
+    // expired entries, and the oldest when full, from the front — O(1) per write, never a scan of the store
+    const now = Date.now();
+    for (const [oldest, entry] of this.entries) {
+      if (this.entries.size < this.maxEntries && entry.until > now) break;
+      this.entries.delete(oldest);
     }
-    this.entries.set(key, { value, until: Date.now() + ttlMs });
+    this.entries.set(key, { value, until: now + ttlMs });
   }
 
   async claim(appId: string, id: string, owner: string, processingTtlMs: number): Promise<DedupeState> {
