@@ -186,6 +186,70 @@ describe('WechatCallbackDispatcher', () => {
   });
 });
 
+describe('WechatCallbackDispatcher with custom de-duplication keys', () => {
+  @Injectable()
+  class Locations {
+    readonly calls: string[] = [];
+
+    @OnWechatEvent('LOCATION')
+    location(message: Record<string, unknown>): void {
+      this.calls.push(String(message.Latitude));
+    }
+
+    @OnWechatMessage('text')
+    echo(message: Record<string, unknown>): string {
+      this.calls.push(`text:${String(message.MsgId)}`);
+      return 'ok';
+    }
+  }
+
+  it('uses the key function of a type, and none at all when it returns null', async () => {
+    const sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: ACCOUNT.appSecret }] });
+    const url = await sim.listen();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TokenModule.forRoot({
+          accounts: [ACCOUNT],
+          apiBaseUrl: url,
+          store: new MemoryTokenStore(),
+          isGlobal: true,
+        }),
+        WechatCallbackModule.forRoot({
+          apiBaseUrl: url,
+          dedupeStore: new MemoryCallbackDedupeStore(),
+          // one LOCATION report per user is enough; text messages are never de-duplicated
+          dedupeKeys: { LOCATION: (m) => `loc:${String(m.FromUserName)}`, text: () => null },
+        }),
+      ],
+      providers: [Locations],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    try {
+      const verifier = moduleRef.get(WechatCallbackVerifier);
+      const dispatcher = moduleRef.get(WechatCallbackDispatcher);
+      const handle = (xml: string): Promise<string> => {
+        const push = signPush(TARGET, xml);
+        return dispatcher.handle(verifier.verifyPush(APP, push.query, push.body));
+      };
+      const location = (createTime: number, latitude: string): string =>
+        `<xml><ToUserName>gh_a</ToUserName><FromUserName>o_walker</FromUserName><CreateTime>${createTime}</CreateTime>` +
+        `<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>${latitude}</Latitude><Longitude>121.4</Longitude></xml>`;
+      await handle(location(1_700_000_000, '31.20'));
+      await handle(location(1_700_000_060, '31.21')); // another CreateTime, same user: the custom key says duplicate
+      const text = pushXml({ text: 'again', msgId: '2001' });
+      await handle(text);
+      await handle(text); // null key: no de-duplication
+      const calls = moduleRef.get(Locations).calls;
+      expect(calls.filter((c) => c.startsWith('31.'))).toEqual(['31.20']);
+      expect(calls.filter((c) => c === 'text:2001')).toHaveLength(2);
+    } finally {
+      await moduleRef.close();
+      await sim.close();
+    }
+  });
+});
+
 describe('WechatCallbackExplorer', () => {
   it('refuses to boot when a handler names an account without a callback token', async () => {
     @Injectable()
