@@ -1,7 +1,7 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
+  hash,
   createSecretKey,
   randomFillSync,
   timingSafeEqual,
@@ -24,11 +24,9 @@ const LOWER_HEX_SHA1 = /^[0-9a-f]{40}$/;
 // ignoreBOM keeps a leading U+FEFF in the message instead of silently stripping it.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+// one-shot hashing: no Hash object per signature (this runs on every callback)
 function sha1Digest(parts: string[]): Buffer {
-  parts.sort();
-  const hash = createHash('sha1');
-  for (const part of parts) hash.update(part);
-  return hash.digest();
+  return hash('sha1', parts.sort().join(''), 'buffer');
 }
 
 /**
