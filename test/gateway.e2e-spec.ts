@@ -624,15 +624,17 @@ describe('/cgi-bin pass-through for SDKs pointed at the hub', () => {
 
   it('a stale hub token (an earlier version, killed at WeChat) is swapped for the current one', async () => {
     const stale = await dropInToken(PASS);
-    const refreshed = await call<{ access_token: string }>(
-      `${hub.url}/api/v1/accounts/${PASS.appId}/token/refresh`,
+    // someone else kills it; a caller's report makes the hub fetch the next one
+    await postJson(`${simulator.url}/sandbox/apps/${PASS.appId}/foreign-refresh`, { endpoint: 'stable' });
+    const repaired = await call<{ access_token: string }>(
+      `${hub.url}/api/v1/accounts/${PASS.appId}/token/invalid`,
       {
         key: KEY,
-        method: 'POST',
+        json: { access_token: stale },
       },
     );
-    expect(refreshed.status).toBe(200);
-    expect(refreshed.body.access_token).not.toBe(stale);
+    expect(repaired.status).toBe(200);
+    expect(repaired.body.access_token).not.toBe(stale);
     await expect(stateAtWechat(PASS.appId, stale)).resolves.toBe('invalid');
     const before = await upstreamCalls(PASS.appId);
 
@@ -643,6 +645,31 @@ describe('/cgi-bin pass-through for SDKs pointed at the hub', () => {
     const after = await upstreamCalls(PASS.appId);
     expect(after.business - before.business).toBe(1);
     expect(after.token).toBe(before.token);
+  });
+
+  it("after an operator's forced refresh (a leak), the old token no longer opens the pass-through", async () => {
+    const leaked = await dropInToken(PASS);
+    const forced = await call<{ access_token: string }>(
+      `${hub.url}/api/v1/accounts/${PASS.appId}/token/refresh`,
+      {
+        key: KEY,
+        method: 'POST',
+      },
+    );
+    expect(forced.status).toBe(200);
+    const before = await upstreamCalls(PASS.appId);
+
+    const refused = await call(`${hub.url}${CALLBACK_IP}?access_token=${encodeURIComponent(leaked)}`);
+
+    expect(refused.body).toEqual({
+      errcode: 40001,
+      errmsg: 'invalid credential, access_token is invalid or not latest',
+    });
+    expect((await upstreamCalls(PASS.appId)).business).toBe(before.business);
+    const current = await call(
+      `${hub.url}${CALLBACK_IP}?access_token=${encodeURIComponent(forced.body.access_token)}`,
+    );
+    expect(current.body.ip_list).toEqual(expect.any(Array));
   });
 
   it('a superseded legacy token is swapped too', async () => {
@@ -770,29 +797,39 @@ describe('pass-through across instances sharing Redis', () => {
     expect(reply.body.ip_list).toEqual(expect.any(Array));
   });
 
-  it('after one instance force-refreshes, the other swaps the superseded token for the new one', async () => {
-    const stale = await tokenFrom(first);
+  it("after one instance's operator forces a refresh, the other refuses the old token too", async () => {
+    const leaked = await tokenFrom(first);
     expect(
-      (await call(`${second.url}${CALLBACK_IP}?access_token=${encodeURIComponent(stale)}`)).body.ip_list,
+      (await call(`${second.url}${CALLBACK_IP}?access_token=${encodeURIComponent(leaked)}`)).body.ip_list,
     ).toBeDefined();
-    const refreshed = await call<{ access_token: string }>(
+    const forced = await call<{ access_token: string }>(
       `${first.url}/api/v1/accounts/${FLEET.appId}/token/refresh`,
       {
         key: KEY,
         method: 'POST',
       },
     );
-    expect(refreshed.body.access_token).not.toBe(stale);
-    await expect(stateAtWechat(FLEET.appId, stale)).resolves.toBe('invalid');
+    expect(forced.body.access_token).not.toBe(leaked);
+    // the second instance hears of the change through Redis
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const seen = await call<{ access_token: string }>(
+        `${second.url}/api/v1/accounts/${FLEET.appId}/token`,
+        { key: KEY },
+      );
+      if (seen.body.access_token === forced.body.access_token) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const before = await upstreamCalls(FLEET.appId);
 
-    const reply = await call(`${second.url}${CALLBACK_IP}?access_token=${encodeURIComponent(stale)}`);
+    const refused = await call(`${second.url}${CALLBACK_IP}?access_token=${encodeURIComponent(leaked)}`);
 
-    expect(reply.body.ip_list).toEqual(expect.any(Array));
-    // the second instance used the new token at once: no 40001, no repair, no token call
-    const after = await upstreamCalls(FLEET.appId);
-    expect(after.path[CALLBACK_IP]! - before.path[CALLBACK_IP]!).toBe(1);
-    expect(after.token).toBe(before.token);
+    expect(refused.body).toMatchObject({ errcode: 40001 });
+    expect((await upstreamCalls(FLEET.appId)).path[CALLBACK_IP]).toBe(before.path[CALLBACK_IP]);
+    const current = await call(
+      `${second.url}${CALLBACK_IP}?access_token=${encodeURIComponent(forced.body.access_token)}`,
+    );
+    expect(current.body.ip_list).toEqual(expect.any(Array));
   });
 });
 

@@ -19,6 +19,16 @@ export interface AccessToken {
   readonly expiresAt: Date;
 }
 
+/**
+ * Told of every new token value, version or expiry this instance comes to hold. `forcedByOperator`: the token
+ * replaced its predecessor through an operator's forced refresh (the response to a leaked token).
+ */
+export type TokenLearnedListener = (
+  appId: string,
+  token: AccessToken,
+  how: { forcedByOperator: boolean },
+) => void;
+
 /** The state of one account, as shown to operators. Never a secret, never a token. */
 export interface AccountTokenState {
   appId: string;
@@ -56,7 +66,7 @@ export class TokenService implements OnModuleDestroy {
   private readonly l1 = new Map<string, L1Entry>();
   private readonly reads = new Map<string, Promise<CredentialRecord | null>>();
   private readonly unsubscribe: () => void;
-  private readonly learnedListeners = new Set<(appId: string, token: AccessToken) => void>();
+  private readonly learnedListeners = new Set<TokenLearnedListener>();
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
@@ -210,7 +220,7 @@ export class TokenService implements OnModuleDestroy {
    * another instance), once per new value/version/expiry. The gateway uses it to recognise tokens the hub handed
    * out. Returns the function that unsubscribes.
    */
-  onTokenLearned(listener: (appId: string, token: AccessToken) => void): () => void {
+  onTokenLearned(listener: TokenLearnedListener): () => void {
     this.learnedListeners.add(listener);
     return () => this.learnedListeners.delete(listener);
   }
@@ -302,7 +312,8 @@ export class TokenService implements OnModuleDestroy {
     });
     const entry: L1Entry = { record, token, checkedUntil };
     this.l1.set(appId, entry);
-    for (const listener of this.learnedListeners) listener(appId, token);
+    for (const listener of this.learnedListeners)
+      listener(appId, token, { forcedByOperator: record.source === 'operator' });
     return entry;
   }
 

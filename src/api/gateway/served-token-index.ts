@@ -17,7 +17,7 @@ interface Served {
 /**
  * Which configured account an access_token belongs to, for tokens this hub handed out: every token the token
  * plane of this instance comes to hold (TokenService.onTokenLearned), current or superseded, kept in a bounded
- * map. A token it does not know is looked up once more after re-reading every account's current token from the
+ * map (an operator's forced refresh drops the account's older tokens). A token it does not know is looked up once more after re-reading every account's current token from the
  * shared store (at most once a second), which covers tokens fetched by another instance.
  */
 @Injectable()
@@ -31,7 +31,11 @@ export class ServedTokenIndex implements OnModuleDestroy {
     private readonly tokens: TokenService,
     private readonly accounts: AccountRegistry,
   ) {
-    this.unsubscribe = tokens.onTokenLearned((appId, token) => this.remember(appId, token));
+    this.unsubscribe = tokens.onTokenLearned((appId, token, how) => {
+      // an operator forces a refresh when a token leaked: from then on only the new token is recognised
+      if (how.forcedByOperator) this.forgetAccount(appId);
+      this.remember(appId, token);
+    });
   }
 
   onModuleDestroy(): void {
@@ -59,6 +63,10 @@ export class ServedTokenIndex implements OnModuleDestroy {
       return undefined;
     }
     return entry.appId;
+  }
+
+  private forgetAccount(appId: string): void {
+    for (const [value, entry] of this.served) if (entry.appId === appId) this.served.delete(value);
   }
 
   private remember(appId: string, token: AccessToken): void {
