@@ -32,8 +32,16 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
     (_request, body, done) => done(null, body),
   );
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // NOTE: closing only drops the connections idle at that moment; one whose request was still running (a push
+  // being handled) would stay open for the whole keep-alive timeout (72 s) and hold up the exit
+  fastify.addHook('preClose', (done) => {
+    fastify.server.keepAliveTimeout = 1;
+    done();
+  });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
-  app.enableShutdownHooks();
+  // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
+  // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
 }

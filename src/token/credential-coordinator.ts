@@ -7,6 +7,7 @@ import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
 
 const POLL_MS = 500;
+const SHUTTING_DOWN = 'this instance is shutting down';
 
 /** One coordinated refresh: what counts as done already, and the work to do under the lock otherwise. */
 export interface CoordinatedStep<T> {
@@ -15,6 +16,12 @@ export interface CoordinatedStep<T> {
   /** Runs before taking the lock (e.g. refuse while backing off). */
   beforeLock?(): void;
   work(current: CredentialRecord | null): Promise<T>;
+}
+
+interface HeldLock {
+  appId: string;
+  kind: CredentialKind;
+  owner: string;
 }
 
 /** A value fetched from WeChat, about to be stored. */
@@ -30,23 +37,41 @@ export interface FetchedCredential {
  * check, a lease lock kept alive while the work runs, a second double check after taking it, and compare-and-set
  * writes; whoever does not get the lock is woken by the store's change notification (polling only as a fallback)
  * and gives up after the bounded wait.
+ *
+ * On shutdown it releases every lock it holds at once (the fleet need not wait out the lease), abandons the work
+ * still running under them, and takes no new lock.
  */
 @Injectable()
 export class CredentialCoordinator implements OnModuleDestroy {
   private readonly logger = new Logger(CredentialCoordinator.name);
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
+  private readonly held = new Set<HeldLock>();
+  private stopping = false;
+  private abandonHeld: () => void = () => undefined;
+  private readonly abandoned = new Promise<never>((_resolve, reject) => {
+    this.abandonHeld = () => reject(new Error(SHUTTING_DOWN));
+  });
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
   ) {
     this.unsubscribe = store.onChange((change) => this.wake(`${change.appId}:${change.kind}`));
+    this.abandoned.catch(() => undefined);
   }
 
-  onModuleDestroy(): void {
+  // NOTE: onModuleDestroy is the first shutdown hook, before the HTTP server closes (dispose) and before
+  // nestjs-redis quits its clients (onApplicationShutdown), so the release still reaches Redis.
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     this.unsubscribe();
     for (const key of [...this.waiters.keys()]) this.wake(key);
+    const held = [...this.held];
+    this.held.clear();
+    this.abandonHeld();
+    if (held.length > 0) this.logger.log(`shutting down: releasing ${held.length} held lock(s)`);
+    await Promise.all(held.map((lock) => this.release(lock)));
   }
 
   /** The credential can still be handed out. */
@@ -64,21 +89,26 @@ export class CredentialCoordinator implements OnModuleDestroy {
     for (;;) {
       const done = step.satisfied(await this.read(appId, kind));
       if (done !== undefined) return done;
+      if (this.stopping) throw new TokenUnavailableError(appId, SHUTTING_DOWN);
       step.beforeLock?.();
       if (await this.tryLock(appId, kind, owner)) {
+        const lock: HeldLock = { appId, kind, owner };
+        this.held.add(lock);
         const watchdog = setInterval(() => {
           this.store.extendLock(appId, kind, owner, this.options.lockTtlMs).catch(() => undefined);
         }, this.options.lockTtlMs / 3);
         try {
           const current = await this.read(appId, kind);
-          return step.satisfied(current) ?? (await step.work(current));
+          const done = step.satisfied(current);
+          if (done !== undefined) return done;
+          return await Promise.race([step.work(current), this.abandoned]).catch((error: unknown) => {
+            if (this.held.has(lock)) throw error;
+            throw new TokenUnavailableError(appId, SHUTTING_DOWN);
+          });
         } finally {
           clearInterval(watchdog);
-          await this.store.releaseLock(appId, kind, owner).catch((error: Error) => {
-            this.logger.warn(
-              `could not release the ${kind} lock of ${appId} (${error.message}); it expires by itself`,
-            );
-          });
+          // already released by onModuleDestroy when it is no longer held
+          if (this.held.delete(lock)) await this.release(lock);
         }
       }
       const left = deadline - Date.now();
@@ -111,6 +141,9 @@ export class CredentialCoordinator implements OnModuleDestroy {
     fetched: FetchedCredential,
     meta: { endpoint: TokenEndpoint; source: string },
   ): Promise<{ record: CredentialRecord; changed: boolean }> {
+    // NOTE: work abandoned at shutdown no longer holds the lock; CAS orders versions but cannot tell that a
+    // value fetched meanwhile by the new holder is the live one, so the abandoned work must not write.
+    if (this.stopping) throw new TokenUnavailableError(appId, SHUTTING_DOWN);
     const same = current?.value === fetched.value;
     const record: CredentialRecord = {
       value: fetched.value,
@@ -144,6 +177,14 @@ export class CredentialCoordinator implements OnModuleDestroy {
     } catch (error) {
       throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
     }
+  }
+
+  private async release({ appId, kind, owner }: HeldLock): Promise<void> {
+    await this.store.releaseLock(appId, kind, owner).catch((error: Error) => {
+      this.logger.warn(
+        `could not release the ${kind} lock of ${appId} (${error.message}); it expires by itself`,
+      );
+    });
   }
 
   private waitForChange(key: string, ms: number): Promise<void> {
