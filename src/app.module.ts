@@ -4,7 +4,8 @@ import { ApiModule } from './api/api.module';
 import { GatewayModule } from './api/gateway/gateway.module';
 import { WxhubConfigModule, WXHUB_CONFIG } from './config/wxhub-config.module';
 import type { WxhubConfig } from './config/wxhub-config';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SandboxDemoHandlers } from './sandbox/sandbox-demo-handlers';
 import { SandboxModule, SandboxRuntime } from './sandbox/sandbox.module';
 import { TokenModule } from './token/token.module';
@@ -14,6 +15,7 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 @Module({
   imports: [
     WxhubConfigModule,
+    MetricsModule,
     SandboxModule,
     TokenModule.forRootAsync({
       isGlobal: true,
@@ -55,6 +57,7 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
       }),
     }),
     AdminModule,
+    HealthModule,
     GatewayModule.forRootAsync({
       imports: [SandboxModule],
       inject: [WXHUB_CONFIG, SandboxRuntime],
@@ -64,7 +67,6 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
       }),
     }),
   ],
-  controllers: [HealthController],
   providers: [SandboxDemoHandlers],
 })
 export class AppModule {}

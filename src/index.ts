@@ -3,6 +3,8 @@ export { AppModule } from './app.module';
 export { createApp } from './create-app';
 export { TokenModule, type TokenModuleAsyncOptions } from './token/token.module';
 export type { TokenModuleOptions } from './token/token-plane-options';
+export { MetricsModule } from './metrics/metrics.module';
+export { MetricsService } from './metrics/metrics.service';
 export { TokenService, type AccessToken, type AccountTokenState } from './token/token.service';
 export { TokenUnavailableError } from './token/errors/token-unavailable.error';
 export { AccountNotFoundError } from './token/errors/account-not-found.error';

@@ -10,8 +10,11 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
+import type { AccountsDiff } from '../accounts/account-diff';
+import { ConfigError } from '../config/config-error';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
+import { AccountsReloader } from './accounts-reloader';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { InvalidTokenReportDto } from './token-report.dto';
 import { tokenResponse, type TokenResponse } from './token-response';
@@ -22,7 +25,24 @@ export class AccountsController {
   constructor(
     private readonly tokens: TokenService,
     private readonly tickets: TicketService,
+    private readonly reloader: AccountsReloader,
   ) {}
+
+  /**
+   * Re-reads the accounts (WECHAT_ACCOUNTS_FILE or WECHAT_ACCOUNTS) and applies them without a restart:
+   * `{added, removed, changed, unchanged}`. When they are not valid nothing changes and the 400 lists the problems.
+   */
+  @Post('reload')
+  @HttpCode(200)
+  async reload(): Promise<AccountsDiff> {
+    try {
+      return await this.reloader.reload();
+    } catch (error) {
+      if (error instanceof ConfigError)
+        throw new BadRequestException(`accounts not reloaded: ${error.problems.join('; ')}`);
+      throw error;
+    }
+  }
 
   /** Every account's token state. Never a secret, never a token. */
   @Get()

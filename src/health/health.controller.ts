@@ -1,37 +1,54 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { AccountRegistry } from '../accounts/account-registry';
-import { TokenService } from '../token/token.service';
+import { TokenPlaneHealth, type HealthReport } from './token-plane.health';
 
-export interface HealthReport {
-  status: 'ok' | 'error';
-  store: { description: string; status: 'up' | 'down' };
-  accounts: Record<string, 'live' | 'refreshing' | 'failing' | 'missing'>;
-}
+export type { HealthReport } from './token-plane.health';
 
-/** 200 when the store answers and every account has a live token or is getting one; 503 otherwise. */
+/**
+ * `GET /health`: 200 when the store answers and every account has a live token or is getting one; 503 otherwise.
+ * `GET /health/live` (liveness: the process answers, nothing else is checked) and `GET /health/ready`
+ * (readiness: the same rule as `/health`) are for orchestrators' probes.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly tokens: TokenService,
-    private readonly accounts: AccountRegistry,
+    private readonly tokenPlane: TokenPlaneHealth,
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
   ) {}
 
   @Get()
-  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
-    const storeUp = await this.tokens.pingStore().then(
-      () => true,
-      () => false,
-    );
-    const entries = await Promise.all(
-      this.accounts.list().map(async (a) => [a.appId, await this.tokens.status(a.appId)] as const),
-    );
-    const healthy = storeUp && entries.every(([, status]) => status === 'live' || status === 'refreshing');
-    void reply.status(healthy ? 200 : 503);
-    return {
-      status: healthy ? 'ok' : 'error',
-      store: { description: this.tokens.storeDescription, status: storeUp ? 'up' : 'down' },
-      accounts: Object.fromEntries(entries),
-    };
+  async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const report = await this.tokenPlane.report();
+    void reply.status(report.status === 'ok' ? 200 : 503);
+    return report;
+  }
+
+  /** Never depends on Redis or WeChat: a restart would not fix them. Answering at all proves the event loop runs. */
+  @Get('live')
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.indicators.check('process').up({ uptimeSeconds: Math.floor(process.uptime()) }),
+    ]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.tokenPlane.check()]);
+    } catch (error) {
+      // answered here, not by the global filter, which would drop terminus's per-indicator details
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 }

@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { backoffMs, chinaDay } from '../common/time';
+import { MetricsService } from '../metrics/metrics.service';
 import type { CredentialRecord, TokenStore } from '../store/token-store';
 import { AccountNotFoundError } from './errors/account-not-found.error';
 import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
@@ -56,6 +57,7 @@ export class TokenRefresher {
     private readonly accounts: AccountRegistry,
     private readonly coordinator: CredentialCoordinator,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** The token can still be handed out. */
@@ -89,6 +91,14 @@ export class TokenRefresher {
     if (!flight) {
       flight = this.run(account, intent).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, flight);
+    }
+    if (intent.kind === 'invalid' && this.metrics) {
+      const metrics = this.metrics;
+      // every report counts, also those that share another report's flight
+      return flight.then((result) => {
+        if (result.outcome !== 'fresh') metrics.invalidReport(appId, result.outcome);
+        return result;
+      });
     }
     return flight;
   }
@@ -227,6 +237,7 @@ export class TokenRefresher {
     const previous = this.foreign.get(appId);
     this.foreign.set(appId, { count: (previous?.count ?? 0) + 1, lastAt: now });
     this.count(appId, COUNTERS.foreignInvalidations);
+    this.metrics?.foreignInvalidation(appId);
     this.logger.warn(
       `foreign invalidation of ${appId}: token version ${current.version} was ${Math.round((now - current.fetchedAt) / 1000)} s old and ${how}. ` +
         'Another environment, a stray SDK or the console is fetching tokens for this AppID: make wxhub the only one.',
@@ -252,6 +263,7 @@ export class TokenRefresher {
 
   private async probe(appId: string, token: string): Promise<'alive' | 'dead' | 'unknown'> {
     this.count(appId, COUNTERS.probes);
+    this.metrics?.upstreamCall(appId, 'probe');
     return this.client.probe(token);
   }
 
@@ -262,12 +274,17 @@ export class TokenRefresher {
   ): Promise<FetchedToken & { startedAt: number }> {
     const { appId } = account;
     const startedAt = Date.now();
-    if (force) this.count(appId, COUNTERS.forceCalls);
-    else if (account.tokenEndpoint === 'stable') this.count(appId, COUNTERS.stableCalls);
-    else this.countLegacyCall(appId);
+    if (force) {
+      this.count(appId, COUNTERS.forceCalls);
+      this.metrics?.upstreamCall(appId, 'stable_token_force');
+    } else if (account.tokenEndpoint === 'stable') {
+      this.count(appId, COUNTERS.stableCalls);
+      this.metrics?.upstreamCall(appId, 'stable_token');
+    } else this.countLegacyCall(appId);
     try {
       const fetched = await this.client.fetchToken(account, force);
       this.failures.delete(appId);
+      this.metrics?.refreshed(appId, 'refreshed');
       return { ...fetched, startedAt };
     } catch (error) {
       const failure = this.recordFailure(appId, error, current);
@@ -330,6 +347,8 @@ export class TokenRefresher {
     const now = Date.now();
     const failure: FailureState = { attempt, at: now, retryAt: now + delay, error: upstream };
     this.failures.set(appId, failure);
+    this.metrics?.refreshed(appId, 'failed');
+    this.metrics?.upstreamError(appId, upstream.errcode);
     const message = `token call for ${appId} failed (attempt ${attempt}): ${upstream.message}; next attempt in ${Math.ceil(delay / 1000)} s`;
     if (upstream.kind === 'configuration' || upstream.kind === 'quota') {
       this.logger.error(`${message}. This needs a fix in the account settings or the WeChat console.`);
@@ -352,6 +371,7 @@ export class TokenRefresher {
 
   /** WeChat allows 2000 legacy token calls a day (45009 after): warn well before. */
   private countLegacyCall(appId: string): void {
+    this.metrics?.upstreamCall(appId, 'token');
     this.store
       .incrementCounter(appId, chinaDay(Date.now()), COUNTERS.legacyCalls)
       .then((calls) => {

@@ -116,7 +116,7 @@ export class TokenModule {
         ),
       ],
       providers,
-      exports: [TokenService, TicketService, AccountRegistry],
+      exports: [TokenService, TicketService, TokenScheduler, AccountRegistry],
     };
   }
 }

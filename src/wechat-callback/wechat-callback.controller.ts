@@ -1,8 +1,15 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Optional, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { MetricsService, type CallbackRejection } from '../metrics/metrics.service';
+import { AppIdMismatchError } from './errors/app-id-mismatch.error';
+import { DecryptError } from './errors/decrypt.error';
+import { InvalidAesKeyError } from './errors/invalid-aes-key.error';
+import { InvalidSignatureError } from './errors/invalid-signature.error';
 import { MalformedXmlError } from './errors/malformed-xml.error';
+import { CallbackModeError } from './errors/plaintext-refused.error';
+import { StaleTimestampError } from './errors/stale-timestamp.error';
 import { SUCCESS, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
-import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
+import { WechatCallbackVerifier, type CallbackQuery, type VerifiedPush } from './wechat-callback-verifier';
 
 /** `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. */
 @Controller('wechat')
@@ -10,6 +17,7 @@ export class WechatCallbackController {
   constructor(
     private readonly verifier: WechatCallbackVerifier,
     private readonly dispatcher: WechatCallbackDispatcher,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** The URL check of the WeChat console: answers `echostr` as plain text. */
@@ -34,10 +42,17 @@ export class WechatCallbackController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
     // the signature covers the exact bytes: only a body kept raw (XML, text, no content type) can be checked
-    if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
-      throw new MalformedXmlError('the body must be WeChat XML');
+    let push: VerifiedPush;
+    try {
+      if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
+        throw new MalformedXmlError('the body must be WeChat XML');
+      }
+      push = this.verifier.verifyPush(appId, query, body);
+    } catch (error) {
+      const reason = rejection(error);
+      if (reason) this.metrics?.callbackRejection(reason);
+      throw error;
     }
-    const push = this.verifier.verifyPush(appId, query, body);
     const response = await this.dispatcher.handle(push);
     void reply.header(
       'content-type',
@@ -45,4 +60,18 @@ export class WechatCallbackController {
     );
     return response;
   }
+}
+
+function rejection(error: unknown): CallbackRejection | undefined {
+  if (error instanceof InvalidSignatureError) return 'signature';
+  if (error instanceof StaleTimestampError) return 'timestamp';
+  if (error instanceof MalformedXmlError) return 'malformed';
+  if (error instanceof CallbackModeError) return 'mode';
+  if (
+    error instanceof DecryptError ||
+    error instanceof AppIdMismatchError ||
+    error instanceof InvalidAesKeyError
+  )
+    return 'decrypt';
+  return undefined;
 }

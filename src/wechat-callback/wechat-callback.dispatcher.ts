@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { MetricsService, type CallbackOutcome } from '../metrics/metrics.service';
 import { CallbackDedupeStore, type DedupeState } from './dedupe/callback-dedupe-store';
 import { CustomerServiceSender } from './customer-service-sender';
 import { InjectWechatCallbackOptions } from './wechat-callback.constants';
@@ -42,6 +43,7 @@ export class WechatCallbackDispatcher {
     @Inject(CallbackDedupeStore) private readonly dedupe: CallbackDedupeStore,
     private readonly sender: CustomerServiceSender,
     @InjectWechatCallbackOptions() private readonly options: ResolvedCallbackOptions,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** The response body for WeChat: `success` or reply XML (encrypted when the push was). */
@@ -55,7 +57,10 @@ export class WechatCallbackDispatcher {
     try {
       state = await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS);
       while (state.state === 'processing') {
-        if (Date.now() >= deadline) return SUCCESS;
+        if (Date.now() >= deadline) {
+          this.metrics?.dedupeHit(appId);
+          return this.answered(push, 'duplicate', SUCCESS);
+        }
         await new Promise((r) => setTimeout(r, RETRY_POLL_MS));
         state =
           (await this.dedupe.peek(appId, id)) ??
@@ -67,7 +72,8 @@ export class WechatCallbackDispatcher {
     }
     if (state.state === 'done') {
       this.stats.duplicates++;
-      return state.response;
+      this.metrics?.dedupeHit(appId);
+      return this.answered(push, 'duplicate', state.response);
     }
     return this.run(push, deadline, { id, owner });
   }
@@ -82,7 +88,7 @@ export class WechatCallbackDispatcher {
     if (!route) {
       this.stats.unhandled++;
       await this.complete(appId, claim, SUCCESS);
-      return SUCCESS;
+      return this.answered(push, 'success', SUCCESS);
     }
     const context: WechatCallbackContext = {
       appId,
@@ -125,15 +131,20 @@ export class WechatCallbackDispatcher {
         (reply) => reply && this.deliverLate(push, route, reply),
         (error: unknown) => this.handlerFailed(route, push, error),
       );
-      return SUCCESS;
+      return this.answered(push, 'late', SUCCESS);
     }
     if (outcome.kind === 'error') {
       this.handlerFailed(route, push, outcome.error);
       if (claim) await this.dedupe.release(appId, claim.id, claim.owner).catch(() => undefined);
-      return SUCCESS;
+      return this.answered(push, 'error', SUCCESS);
     }
     const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
     await this.complete(appId, claim, body);
+    return this.answered(push, body === SUCCESS ? 'success' : 'replied', body);
+  }
+
+  private answered(push: VerifiedPush, outcome: CallbackOutcome, body: string): string {
+    this.metrics?.callbackAnswered(push.account.appId, outcome, (Date.now() - push.receivedAt) / 1000);
     return body;
   }
 
@@ -154,9 +165,11 @@ export class WechatCallbackDispatcher {
       this.logger.warn(
         `${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`,
       );
+      this.metrics?.lateReply(push.account.appId, false);
       return;
     }
-    await this.sender.send(push.account.appId, body);
+    const result = await this.sender.send(push.account.appId, body);
+    this.metrics?.lateReply(push.account.appId, result.ok);
   }
 
   private handlerFailed(route: WechatRoute, push: VerifiedPush, error: unknown): void {

@@ -1,0 +1,144 @@
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AccountConfig } from '../accounts/account-config';
+import { diffAccounts, type AccountsDiff } from '../accounts/account-diff';
+import { AccountRegistry } from '../accounts/account-registry';
+import { ConfigError } from '../config/config-error';
+import { InjectWxhubConfig } from '../config/wxhub-config.module';
+import { loadAccounts, type WxhubConfig } from '../config/wxhub-config';
+import { SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
+import { SandboxRuntime } from '../sandbox/sandbox.module';
+import { TokenScheduler } from '../token/token-scheduler';
+import { TokenService } from '../token/token.service';
+
+const POLL_INTERVAL_MS = 1_000;
+const DEBOUNCE_MS = 300;
+/** WeChat rotates a stable token only in its last 5 minutes (the same rule as the boot-time check). */
+const STABLE_ROTATION_WINDOW_SECONDS = 300;
+
+/**
+ * Applies a new list of accounts without a restart: `POST /api/v1/accounts/reload`, and every change of
+ * WECHAT_ACCOUNTS_FILE. Stored tokens are never deleted: a removed account's token stays in the shared store (another
+ * instance may still serve it, and adding the account back finds it again); a changed account keeps its token until
+ * the next refresh, which uses the new settings.
+ */
+@Injectable()
+export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AccountsReloader.name);
+  private queue: Promise<unknown> = Promise.resolve();
+  private debounce: NodeJS.Timeout | undefined;
+  private reconcile: NodeJS.Timeout | undefined;
+  private watched: string | undefined;
+  private stopped = false;
+
+  constructor(
+    @InjectWxhubConfig() private readonly config: WxhubConfig,
+    private readonly registry: AccountRegistry,
+    private readonly scheduler: TokenScheduler,
+    private readonly tokens: TokenService,
+    private readonly sandbox: SandboxRuntime,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const file = this.config.accountsFile;
+    if (!file) return;
+    // NOTE: polling by path, not fs.watch: editors and config-map mounts replace the file by a rename, which an
+    // inode watch misses; a stat every second costs nothing
+    watchFile(file, { interval: POLL_INTERVAL_MS, persistent: false }, this.onFileStat);
+    this.watched = file;
+    // the poll's first stat is its baseline: a change made since the boot read the file would go unseen
+    this.reconcile = setTimeout(() => this.reloadSoon(), 2 * POLL_INTERVAL_MS).unref();
+    this.logger.log(`watching ${file} for account changes`);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    clearTimeout(this.debounce);
+    clearTimeout(this.reconcile);
+    if (this.watched) unwatchFile(this.watched, this.onFileStat);
+    this.watched = undefined;
+  }
+
+  /**
+   * Re-reads WECHAT_ACCOUNTS / WECHAT_ACCOUNTS_FILE with the boot-time validation and applies the difference.
+   * Reloads run one at a time. Throws ConfigError (nothing changed) when the new accounts are not valid.
+   */
+  reload(): Promise<AccountsDiff> {
+    const run = this.queue.then(() => this.apply());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private readonly onFileStat = (current: Stats, previous: Stats): void => {
+    if (
+      current.mtimeMs === previous.mtimeMs &&
+      current.ctimeMs === previous.ctimeMs &&
+      current.ino === previous.ino &&
+      current.size === previous.size
+    )
+      return;
+    this.reloadSoon();
+  };
+
+  private reloadSoon(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      if (this.stopped) return;
+      this.reload().catch((error: unknown) => {
+        const problems = error instanceof ConfigError ? error.problems.join('; ') : (error as Error).message;
+        this.logger.warn(
+          `WECHAT_ACCOUNTS_FILE changed but was not applied, the accounts are unchanged: ${problems}`,
+        );
+      });
+    }, DEBOUNCE_MS);
+  }
+
+  private async apply(): Promise<AccountsDiff> {
+    const next = this.readAccounts();
+    const diff = diffAccounts(this.registry.list(), next);
+    this.registry.replace(next);
+    for (const appId of diff.removed) {
+      this.scheduler.untrack(appId);
+      this.tokens.forget(appId);
+    }
+    for (const appId of diff.added) {
+      const account = this.registry.getOrThrow(appId);
+      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret });
+      this.scheduler.track(appId);
+    }
+    for (const appId of diff.changed) {
+      const account = this.registry.getOrThrow(appId);
+      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret });
+    }
+    if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
+      this.logger.debug(`accounts reloaded: no change (${diff.unchanged} accounts)`);
+      return diff;
+    }
+    this.logger.log(
+      `accounts reloaded: added [${diff.added.join(', ')}], removed [${diff.removed.join(', ')}], ` +
+        `changed [${diff.changed.join(', ')}], ${diff.unchanged} unchanged`,
+    );
+    return diff;
+  }
+
+  private readAccounts(): AccountConfig[] {
+    let accounts = loadAccounts(process.env);
+    const problems: string[] = [];
+    if (this.config.sandbox.enabled && !accounts.some((a) => a.appId === SANDBOX_DEMO_ACCOUNT.appId)) {
+      accounts = [...accounts, Object.assign(new AccountConfig(), SANDBOX_DEMO_ACCOUNT)];
+    }
+    if (accounts.length === 0 && this.config.nodeEnv === 'production') {
+      problems.push('the reload would leave no account (refused when NODE_ENV=production)');
+    }
+    if (
+      this.config.token.refreshAheadSeconds >= STABLE_ROTATION_WINDOW_SECONDS &&
+      accounts.some((a) => a.tokenEndpoint === 'stable')
+    ) {
+      problems.push(
+        'TOKEN_REFRESH_AHEAD_SECONDS must be below 300 while an account uses the stable endpoint (stable tokens only rotate in their last 5 minutes)',
+      );
+    }
+    if (problems.length) throw new ConfigError(problems);
+    return accounts;
+  }
+}

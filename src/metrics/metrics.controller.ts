@@ -1,0 +1,24 @@
+import { Controller, Get, Optional, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { TokenService } from '../token/token.service';
+import { MetricsService } from './metrics.service';
+
+/**
+ * `GET /metrics`: the Prometheus text exposition. Unauthenticated, like most exporters: it carries no secrets
+ * or tokens, but AppIDs and traffic figures, so keep it on the internal network (do not route it publicly).
+ */
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    @Optional() private readonly tokens?: TokenService,
+  ) {}
+
+  @Get()
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    // the token gauges are read at scrape time, so token reads themselves do no metrics work
+    if (this.tokens) this.metrics.setTokenGauges(await this.tokens.describeAccounts());
+    void reply.header('content-type', this.metrics.contentType);
+    return this.metrics.metrics();
+  }
+}
