@@ -4,6 +4,7 @@ import { AccountRegistry } from '../accounts/account-registry';
 import { backoffMs, chinaDay } from '../common/time';
 import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
 import { CredentialCoordinator } from './credential-coordinator';
+import { throwIfBackingOff } from './backoff';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
@@ -150,7 +151,7 @@ export class TicketService implements OnModuleDestroy {
               !this.coordinator.needsRefresh(record, Date.now(), horizonMs))
               ? record
               : undefined,
-          beforeLock: () => this.throwIfBackingOff(appId, key),
+          beforeLock: () => throwIfBackingOff(appId, this.failures.get(key)),
           work: (current) => this.fetchAndSave(appId, type, current),
         })
         .then((record) => {
@@ -228,19 +229,6 @@ export class TicketService implements OnModuleDestroy {
       upstream.errcode,
       delay,
     );
-  }
-
-  private throwIfBackingOff(appId: string, key: string): void {
-    const failure = this.failures.get(key);
-    const now = Date.now();
-    if (failure && failure.retryAt > now) {
-      throw new TokenUnavailableError(
-        appId,
-        `${failure.error.message}; next attempt in ${Math.ceil((failure.retryAt - now) / 1000)} s`,
-        failure.error.errcode,
-        failure.retryAt - now,
-      );
-    }
   }
 
   private remember(key: string, record: CredentialRecord): void {

@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import type { CredentialRecord, TokenStore } from '../store/token-store';
 import { AccountNotFoundError } from './errors/account-not-found.error';
 import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
+import { throwIfBackingOff } from './backoff';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
 import { CredentialCoordinator } from './credential-coordinator';
@@ -107,7 +108,7 @@ export class TokenRefresher {
     return this.coordinator.coordinate(account.appId, 'token', {
       satisfied: (record) => this.satisfied(intent, record),
       beforeLock: () => {
-        if (intent.kind !== 'force') this.throwIfBackingOff(account.appId);
+        if (intent.kind !== 'force') throwIfBackingOff(account.appId, this.failures.get(account.appId));
       },
       work: (current) => this.underLock(account, intent, current),
     });
@@ -129,19 +130,6 @@ export class TokenRefresher {
           : undefined;
       case 'force':
         return undefined;
-    }
-  }
-
-  private throwIfBackingOff(appId: string): void {
-    const failure = this.failures.get(appId);
-    const now = Date.now();
-    if (failure && failure.retryAt > now) {
-      throw new TokenUnavailableError(
-        appId,
-        `${failure.error.message}; next attempt in ${Math.ceil((failure.retryAt - now) / 1000)} s`,
-        failure.error.errcode,
-        failure.retryAt - now,
-      );
     }
   }
 
