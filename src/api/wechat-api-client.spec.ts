@@ -1,12 +1,7 @@
-import { Test, type TestingModule } from '@nestjs/testing';
-import { AccountConfig } from '../accounts/account-config';
+import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { WECHAT_BUSINESS_API } from '../sandbox/simulator-business-api';
 import { WechatSimulator, type BusinessRoute, type SimulatorFault } from '../sandbox/wechat-simulator';
-import { MemoryTokenStore } from '../store/memory-token-store';
 import { AccountNotFoundError } from '../token/errors/account-not-found.error';
-import { TokenModule } from '../token/token.module';
-import { TokenService } from '../token/token.service';
-import { ApiModule } from './api.module';
 import type { ApiModuleOptions } from './api-options';
 import { toWechatApiError } from './errors/to-wechat-api-error';
 import { WechatApiError } from './errors/wechat-api.error';
@@ -16,7 +11,6 @@ import { WechatPermissionError } from './errors/wechat-permission.error';
 import { WechatQuotaError } from './errors/wechat-quota.error';
 import { WechatTokenError } from './errors/wechat-token.error';
 import { WechatUpstreamError } from './errors/wechat-upstream.error';
-import { WechatApiClient } from './wechat-api-client';
 
 const APP = 'wx00000000000api01';
 const SECRET = 'apiclientsecret000000000000000001';
@@ -40,53 +34,22 @@ const HTML: BusinessRoute = {
   handler: () => ({ binary: Buffer.from('<html>502 Bad Gateway</html>'), contentType: 'text/html' }),
 };
 
-interface Harness {
-  sim: WechatSimulator;
-  url: string;
-  client: WechatApiClient;
-  tokens: TokenService;
-  moduleRef: TestingModule;
-}
+type Harness = ApiPlane;
 
 const harnesses: Harness[] = [];
 jest.setTimeout(20_000);
 
 async function harness(api: ApiModuleOptions = {}): Promise<Harness> {
-  const sim = new WechatSimulator({
-    apps: [{ appId: APP, appSecret: SECRET }],
-    businessRoutes: [...WECHAT_BUSINESS_API, ECHO, HTML],
+  const result = await startApiPlane(APP, SECRET, {
+    simulator: { businessRoutes: [...WECHAT_BUSINESS_API, ECHO, HTML] },
+    api: { busyRetryDelayMs: 5, timeoutMs: 2_000, ...api },
   });
-  const url = await sim.listen();
-  const account = Object.assign(new AccountConfig(), { appId: APP, appSecret: SECRET });
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      TokenModule.forRoot({
-        accounts: [account],
-        apiBaseUrl: url,
-        store: new MemoryTokenStore(),
-        isGlobal: true,
-      }),
-      ApiModule.forRoot({ apiBaseUrl: url, busyRetryDelayMs: 5, timeoutMs: 2_000, ...api }),
-    ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
-  const result = {
-    sim,
-    url,
-    client: moduleRef.get(WechatApiClient),
-    tokens: moduleRef.get(TokenService),
-    moduleRef,
-  };
   harnesses.push(result);
   return result;
 }
 
 afterEach(async () => {
-  for (const h of harnesses.splice(0)) {
-    await h.moduleRef.close();
-    await h.sim.close();
-  }
+  for (const h of harnesses.splice(0)) await h.close();
 });
 
 /** Upstream token calls of the app so far. */

@@ -1,26 +1,34 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AccountConfig } from '../../src/accounts/account-config';
 import { ApiModule } from '../../src/api/api.module';
+import type { ApiModuleOptions } from '../../src/api/api-options';
 import { WechatApiClient } from '../../src/api/wechat-api-client';
 import { WechatSimulator, type SimulatorOptions } from '../../src/sandbox/wechat-simulator';
 import { MemoryTokenStore } from '../../src/store/memory-token-store';
 import { TokenModule } from '../../src/token/token.module';
+import { TokenService } from '../../src/token/token.service';
 
-/** A token plane + API plane in this process, against a simulator on a free loopback port. */
-export interface ApiPlane {
-  sim: WechatSimulator;
+/** A token plane + API plane in this process, talking to WeChat (a simulator) at some URL. */
+export interface ApiClientPlane {
   client: WechatApiClient;
+  tokens: TokenService;
   moduleRef: TestingModule;
   close(): Promise<void>;
 }
 
-export async function startApiPlane(
+/** The same, with its own simulator on a free loopback port. */
+export interface ApiPlane extends ApiClientPlane {
+  sim: WechatSimulator;
+  url: string;
+}
+
+/** Token + API planes for one account against WeChat at `url` (a simulator in this or another process). */
+export async function connectApiPlane(
   appId: string,
   appSecret: string,
-  simulator: SimulatorOptions = {},
-): Promise<ApiPlane> {
-  const sim = new WechatSimulator({ apps: [{ appId, appSecret }], ...simulator });
-  const url = await sim.listen();
+  url: string,
+  api: ApiModuleOptions = {},
+): Promise<ApiClientPlane> {
   const account = Object.assign(new AccountConfig(), { appId, appSecret });
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -30,17 +38,33 @@ export async function startApiPlane(
         store: new MemoryTokenStore(),
         isGlobal: true,
       }),
-      ApiModule.forRoot({ apiBaseUrl: url }),
+      ApiModule.forRoot({ apiBaseUrl: url, ...api }),
     ],
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
   return {
-    sim,
     client: moduleRef.get(WechatApiClient),
+    tokens: moduleRef.get(TokenService),
     moduleRef,
+    close: () => moduleRef.close(),
+  };
+}
+
+export async function startApiPlane(
+  appId: string,
+  appSecret: string,
+  options: { simulator?: SimulatorOptions; api?: ApiModuleOptions } = {},
+): Promise<ApiPlane> {
+  const sim = new WechatSimulator({ apps: [{ appId, appSecret }], ...options.simulator });
+  const url = await sim.listen();
+  const plane = await connectApiPlane(appId, appSecret, url, options.api);
+  return {
+    ...plane,
+    sim,
+    url,
     close: async () => {
-      await moduleRef.close();
+      await plane.close();
       await sim.close();
     },
   };

@@ -1,30 +1,20 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import { connectApiPlane, type ApiClientPlane } from '../../../test/support/api-plane';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AccountConfig } from '../../accounts/account-config';
 import { WechatSimulator } from '../../sandbox/wechat-simulator';
-import { MemoryTokenStore } from '../../store/memory-token-store';
-import { TokenModule } from '../../token/token.module';
-import { TokenService } from '../../token/token.service';
-import { ApiModule } from '../api.module';
 import { WechatApiError } from '../errors/wechat-api.error';
 import { WechatTokenError } from '../errors/wechat-token.error';
-import { WechatApiClient } from '../wechat-api-client';
 
 const APP = 'wx0000000000media01';
 const SECRET = 'mediasecret00000000000000000001';
 const FIVE_MB = 5 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
-interface Harness {
-  client: WechatApiClient;
-  tokens: TokenService;
-  moduleRef: TestingModule;
-}
+type Harness = ApiClientPlane;
 
 const cleanups: (() => Promise<void>)[] = [];
 jest.setTimeout(60_000);
@@ -34,22 +24,9 @@ afterEach(async () => {
 });
 
 async function api(url: string): Promise<Harness> {
-  const account = Object.assign(new AccountConfig(), { appId: APP, appSecret: SECRET });
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      TokenModule.forRoot({
-        accounts: [account],
-        apiBaseUrl: url,
-        store: new MemoryTokenStore(),
-        isGlobal: true,
-      }),
-      ApiModule.forRoot({ apiBaseUrl: url }),
-    ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
-  cleanups.push(() => moduleRef.close());
-  return { client: moduleRef.get(WechatApiClient), tokens: moduleRef.get(TokenService), moduleRef };
+  const plane = await connectApiPlane(APP, SECRET, url);
+  cleanups.push(() => plane.close());
+  return plane;
 }
 
 async function inProcess(): Promise<Harness & { sim: WechatSimulator }> {
