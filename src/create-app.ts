@@ -1,11 +1,17 @@
 import { ConsoleLogger, type LogLevel as NestLogLevel, ValidationPipe, type Type } from '@nestjs/common';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerFactoryHandler, FastifyServerOptions } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+import {
+  CALLBACK_BODY_LIMIT_BYTES,
+  WechatCallbackHttpHandler,
+} from './wechat-callback/wechat-callback.http-handler';
 
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export const BODY_LIMIT_BYTES = CALLBACK_BODY_LIMIT_BYTES;
 
 const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const RANK: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 };
@@ -17,7 +23,24 @@ const RANK: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, d
  */
 export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
   const config = loadWxhubConfig(process.env);
-  const adapter = new FastifyAdapter({ trustProxy: config.trustProxy, bodyLimit: BODY_LIMIT_BYTES });
+  // WeChat's pushes are answered by the callback plane's own handler ahead of the framework (attached below, once
+  // the module graph exists); everything else goes to Fastify and Nest
+  const callbacks: { handler?: WechatCallbackHttpHandler } = {};
+  const adapter = new FastifyAdapter({
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    serverFactory: (handler: FastifyServerFactoryHandler, options: FastifyServerOptions) => {
+      const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+        if (callbacks.handler?.tryHandle(request, response) !== true) handler(request, response);
+      });
+      // the settings Fastify applies to a server it creates itself
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
+      if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      return server;
+    },
+  });
   const logger = new ConsoleLogger({
     logLevels: LEVELS.slice(0, RANK[config.logLevel]),
     json: config.nodeEnv === 'production',
@@ -35,6 +58,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // NOTE: closing only drops the connections idle at that moment; one whose request was still running (a push
   // being handled) would stay open for the whole keep-alive timeout (72 s) and hold up the exit
   fastify.addHook('preClose', (done) => {
+    callbacks.handler?.close();
     fastify.server.keepAliveTimeout = 1;
     done();
   });
@@ -43,5 +67,15 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
+  callbacks.handler = optionalProvider(app, WechatCallbackHttpHandler);
   return app;
+}
+
+/** A provider of the module graph, or undefined when the root module does not include it. */
+function optionalProvider<T>(app: NestFastifyApplication, type: Type<T>): T | undefined {
+  try {
+    return app.get(type, { strict: false });
+  } catch {
+    return undefined;
+  }
 }

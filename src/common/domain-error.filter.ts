@@ -3,42 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccountNotFoundError } from '../token/errors/account-not-found.error';
 import { ForceRefreshRefusedError } from '../token/errors/force-refresh-refused.error';
 import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
-import { AppIdMismatchError } from '../wechat-callback/errors/app-id-mismatch.error';
-import { CallbackNotConfiguredError } from '../wechat-callback/errors/callback-not-configured.error';
-import { DecryptError } from '../wechat-callback/errors/decrypt.error';
-import { InvalidAesKeyError } from '../wechat-callback/errors/invalid-aes-key.error';
-import { InvalidSignatureError } from '../wechat-callback/errors/invalid-signature.error';
-import { MalformedXmlError } from '../wechat-callback/errors/malformed-xml.error';
-import { CallbackModeError } from '../wechat-callback/errors/plaintext-refused.error';
-import { StaleTimestampError } from '../wechat-callback/errors/stale-timestamp.error';
-
-const NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/** Bad pushes: 401 for anything that fails authentication, 400 for anything malformed, 404 when not configured. */
-function callbackErrorStatus(exception: unknown): number | undefined {
-  if (exception instanceof InvalidSignatureError || exception instanceof StaleTimestampError)
-    return HttpStatus.UNAUTHORIZED;
-  if (exception instanceof CallbackNotConfiguredError) return HttpStatus.NOT_FOUND;
-  if (
-    exception instanceof MalformedXmlError ||
-    exception instanceof CallbackModeError ||
-    exception instanceof DecryptError ||
-    exception instanceof AppIdMismatchError ||
-    exception instanceof InvalidAesKeyError
-  ) {
-    return HttpStatus.BAD_REQUEST;
-  }
-  return undefined;
-}
+import { callbackErrorStatus, errorBody } from './http-status';
 
 /** The HTTP edge of the domain errors: `{statusCode, error, message}`, with Retry-After where it helps. */
 @Catch()
@@ -109,6 +74,6 @@ export class DomainErrorFilter implements ExceptionFilter {
   private send(reply: FastifyReply, status: number, message: string, retryAfterMs?: number): void {
     if (retryAfterMs && retryAfterMs > 0)
       void reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-    void reply.status(status).send({ statusCode: status, error: NAMES[status] ?? 'Error', message });
+    void reply.status(status).send(errorBody(status, message));
   }
 }

@@ -1,7 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { MetricsService, type CallbackRejection } from '../metrics/metrics.service';
 import type { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
+import { AppIdMismatchError } from './errors/app-id-mismatch.error';
 import { CallbackNotConfiguredError } from './errors/callback-not-configured.error';
+import { DecryptError } from './errors/decrypt.error';
+import { InvalidAesKeyError } from './errors/invalid-aes-key.error';
 import { InvalidSignatureError } from './errors/invalid-signature.error';
 import { CallbackModeError } from './errors/plaintext-refused.error';
 import { StaleTimestampError } from './errors/stale-timestamp.error';
@@ -37,6 +41,7 @@ export class WechatCallbackVerifier {
   constructor(
     private readonly accounts: AccountRegistry,
     @InjectWechatCallbackOptions() private readonly options: ResolvedCallbackOptions,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   account(appId: string): AccountConfig & { token: string } {
@@ -51,6 +56,29 @@ export class WechatCallbackVerifier {
     const echostr = param(query, 'echostr');
     if (echostr === undefined) throw new MalformedXmlError('echostr is missing');
     return echostr;
+  }
+
+  /**
+   * The whole check of a POST as it arrived (body as parsed by the HTTP layer, content type as sent): only a body
+   * kept raw (XML, text, no content type) can be checked, because the signature covers the exact bytes. Refusals
+   * are counted by reason.
+   */
+  verifyRequest(
+    appId: string,
+    query: CallbackQuery,
+    body: unknown,
+    contentType: string | undefined,
+  ): VerifiedPush {
+    try {
+      if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
+        throw new MalformedXmlError('the body must be WeChat XML');
+      }
+      return this.verifyPush(appId, query, body);
+    } catch (error) {
+      const reason = rejection(error);
+      if (reason) this.metrics?.callbackRejection(reason);
+      throw error;
+    }
   }
 
   verifyPush(appId: string, query: CallbackQuery, body: string): VerifiedPush {
@@ -119,4 +147,18 @@ export class WechatCallbackVerifier {
     }
     return { timestamp, nonce };
   }
+}
+
+function rejection(error: unknown): CallbackRejection | undefined {
+  if (error instanceof InvalidSignatureError) return 'signature';
+  if (error instanceof StaleTimestampError) return 'timestamp';
+  if (error instanceof MalformedXmlError) return 'malformed';
+  if (error instanceof CallbackModeError) return 'mode';
+  if (
+    error instanceof DecryptError ||
+    error instanceof AppIdMismatchError ||
+    error instanceof InvalidAesKeyError
+  )
+    return 'decrypt';
+  return undefined;
 }

@@ -1,23 +1,19 @@
-import { Body, Controller, Get, Headers, HttpCode, Optional, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { MetricsService, type CallbackRejection } from '../metrics/metrics.service';
-import { AppIdMismatchError } from './errors/app-id-mismatch.error';
-import { DecryptError } from './errors/decrypt.error';
-import { InvalidAesKeyError } from './errors/invalid-aes-key.error';
-import { InvalidSignatureError } from './errors/invalid-signature.error';
-import { MalformedXmlError } from './errors/malformed-xml.error';
-import { CallbackModeError } from './errors/plaintext-refused.error';
-import { StaleTimestampError } from './errors/stale-timestamp.error';
-import { SUCCESS, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
-import { WechatCallbackVerifier, type CallbackQuery, type VerifiedPush } from './wechat-callback-verifier';
+import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
+import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
-/** `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. */
+/**
+ * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services.
+ * NOTE: in an app built by `createApp`, these requests are answered by WechatCallbackHttpHandler before the
+ * framework sees them (the hot path); this controller serves them wherever that handler is not attached
+ * (an app assembled by hand, `inject()` in tests). Both call the same verifier and dispatcher.
+ */
 @Controller('wechat')
 export class WechatCallbackController {
   constructor(
     private readonly verifier: WechatCallbackVerifier,
     private readonly dispatcher: WechatCallbackDispatcher,
-    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** The URL check of the WeChat console: answers `echostr` as plain text. */
@@ -41,37 +37,9 @@ export class WechatCallbackController {
     @Headers('content-type') contentType: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    // the signature covers the exact bytes: only a body kept raw (XML, text, no content type) can be checked
-    let push: VerifiedPush;
-    try {
-      if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
-        throw new MalformedXmlError('the body must be WeChat XML');
-      }
-      push = this.verifier.verifyPush(appId, query, body);
-    } catch (error) {
-      const reason = rejection(error);
-      if (reason) this.metrics?.callbackRejection(reason);
-      throw error;
-    }
+    const push = this.verifier.verifyRequest(appId, query, body, contentType);
     const response = await this.dispatcher.handle(push);
-    void reply.header(
-      'content-type',
-      response === SUCCESS ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8',
-    );
+    void reply.header('content-type', responseContentType(response));
     return response;
   }
-}
-
-function rejection(error: unknown): CallbackRejection | undefined {
-  if (error instanceof InvalidSignatureError) return 'signature';
-  if (error instanceof StaleTimestampError) return 'timestamp';
-  if (error instanceof MalformedXmlError) return 'malformed';
-  if (error instanceof CallbackModeError) return 'mode';
-  if (
-    error instanceof DecryptError ||
-    error instanceof AppIdMismatchError ||
-    error instanceof InvalidAesKeyError
-  )
-    return 'decrypt';
-  return undefined;
 }

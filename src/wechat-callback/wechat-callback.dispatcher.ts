@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { MetricsService, type CallbackOutcome } from '../metrics/metrics.service';
 import { CallbackDedupeStore, type DedupeState } from './dedupe/callback-dedupe-store';
@@ -19,12 +19,44 @@ import {
 /** WeChat's "nothing to reply" answer. */
 export const SUCCESS = 'success';
 
+/** The content type of a response body returned by {@link WechatCallbackDispatcher.handle}. */
+export function responseContentType(response: string): string {
+  return response === SUCCESS ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8';
+}
+
 /** A claim on a push outlives a crashed instance by at most this long; it is extended while the handler runs. */
 const PROCESSING_TTL_MS = 10_000;
 const RETRY_POLL_MS = 50;
+/** Claim owners are this process's id and a counter: unique across instances, and free to make. */
+const INSTANCE = randomUUID();
+let claims = 0;
 
 type Outcome =
   { kind: 'reply'; reply: WechatReply | null } | { kind: 'error'; error: unknown } | { kind: 'late' };
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** The handler's outcome, or `late` once the deadline passes first. */
+async function withinBudget(work: Promise<WechatReply | null>, deadline: number): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race<Outcome>([
+    work.then(
+      (reply) => ({ kind: 'reply', reply }),
+      (error: unknown) => ({ kind: 'error', error }),
+    ),
+    new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now()));
+    }),
+  ]);
+  clearTimeout(timer);
+  return outcome;
+}
 
 /**
  * Runs the one matching handler of a verified push, once across all instances and WeChat's retries, within the
@@ -52,7 +84,7 @@ export class WechatCallbackDispatcher {
     const deadline = push.receivedAt + this.options.handlerTimeoutMs;
     const id = this.dedupeId(push.message);
     if (id === null) return this.run(push, deadline, undefined);
-    const owner = randomUUID();
+    const owner = `${INSTANCE}:${++claims}`;
     let state: DedupeState | null;
     try {
       state = await this.dedupe.claim(appId, id, owner, PROCESSING_TTL_MS);
@@ -98,28 +130,11 @@ export class WechatCallbackDispatcher {
       encrypted: push.encrypted,
       receivedAt: push.receivedAt,
     };
-    const watchdog = claim
-      ? setInterval(() => {
-          this.dedupe.extend(appId, claim.id, claim.owner, PROCESSING_TTL_MS).catch(() => undefined);
-        }, PROCESSING_TTL_MS / 3)
-      : undefined;
-    const work = Promise.resolve()
-      .then(() => runInWechatContext(context, () => route.handler(push.message, context)))
-      .then((value) => normalizeReply(value))
-      .finally(() => clearInterval(watchdog));
     this.stats.handled++;
-
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race<Outcome>([
-      work.then(
-        (reply) => ({ kind: 'reply', reply }),
-        (error: unknown) => ({ kind: 'error', error }),
-      ),
-      new Promise<Outcome>((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now()));
-      }),
-    ]);
-    clearTimeout(timer);
+    const invoked = this.invoke(route, push, context);
+    // a handler that answered synchronously needs neither the lease watchdog nor the budget timer
+    const work = invoked instanceof Promise ? this.watched(invoked, appId, claim) : undefined;
+    const outcome = work ? await withinBudget(work, deadline) : (invoked as Outcome);
 
     if (outcome.kind === 'late') {
       this.stats.lateReplies++;
@@ -127,7 +142,8 @@ export class WechatCallbackDispatcher {
         `${route.name} passed the ${this.options.handlerTimeoutMs} ms budget; answered success, its reply goes out through the customer-service API`,
       );
       await this.complete(appId, claim, SUCCESS);
-      work.then(
+      // only an asynchronous handler can be late
+      work?.then(
         (reply) => reply && this.deliverLate(push, route, reply),
         (error: unknown) => this.handlerFailed(route, push, error),
       );
@@ -141,6 +157,34 @@ export class WechatCallbackDispatcher {
     const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
     await this.complete(appId, claim, body);
     return this.answered(push, body === SUCCESS ? 'success' : 'replied', body);
+  }
+
+  /** Runs the handler: its outcome when it returned or threw synchronously, else the promise of its reply. */
+  private invoke(
+    route: WechatRoute,
+    push: VerifiedPush,
+    context: WechatCallbackContext,
+  ): Outcome | Promise<WechatReply | null> {
+    try {
+      const value: unknown = runInWechatContext(context, () => route.handler(push.message, context));
+      if (isPromiseLike(value)) return Promise.resolve(value).then((settled) => normalizeReply(settled));
+      return { kind: 'reply', reply: normalizeReply(value) };
+    } catch (error) {
+      return { kind: 'error', error };
+    }
+  }
+
+  /** Keeps the de-duplication claim alive while an asynchronous handler runs. */
+  private watched(
+    work: Promise<WechatReply | null>,
+    appId: string,
+    claim: { id: string; owner: string } | undefined,
+  ): Promise<WechatReply | null> {
+    if (!claim) return work;
+    const watchdog = setInterval(() => {
+      this.dedupe.extend(appId, claim.id, claim.owner, PROCESSING_TTL_MS).catch(() => undefined);
+    }, PROCESSING_TTL_MS / 3);
+    return work.finally(() => clearInterval(watchdog));
   }
 
   private answered(push: VerifiedPush, outcome: CallbackOutcome, body: string): string {
@@ -201,6 +245,6 @@ export class WechatCallbackDispatcher {
     else if (typeof message.FromUserName === 'string' && typeof message.CreateTime === 'string') {
       raw = `evt:${message.FromUserName}:${message.CreateTime}:${String(message.Event ?? '')}:${String(message.EventKey ?? '')}`;
     } else raw = null;
-    return raw === null ? null : createHash('sha1').update(raw).digest('hex');
+    return raw === null ? null : hash('sha1', raw, 'hex');
   }
 }

@@ -11,6 +11,7 @@ import { WECHAT_CALLBACK_OPTIONS } from './wechat-callback.constants';
 import { WechatCallbackController } from './wechat-callback.controller';
 import { WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackExplorer } from './wechat-callback.explorer';
+import { WechatCallbackHttpHandler } from './wechat-callback.http-handler';
 import { resolveCallbackOptions, type WechatCallbackModuleOptions } from './wechat-callback-options';
 import { WechatCallbackRouter } from './wechat-callback.router';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
@@ -45,6 +46,7 @@ const providers: Provider[] = [
   WechatCallbackExplorer,
   WechatCallbackVerifier,
   WechatCallbackDispatcher,
+  WechatCallbackHttpHandler,
   CustomerServiceSender,
 ];
 
@@ -86,7 +88,7 @@ export class WechatCallbackModule {
       ],
       controllers: [WechatCallbackController],
       providers,
-      exports: [WechatCallbackRouter],
+      exports: [WechatCallbackRouter, WechatCallbackHttpHandler],
     };
   }
 }

@@ -11,7 +11,13 @@ import {
   type WechatMessage,
   type WechatMessageBase,
 } from './wechat-message';
-import { parseWechatXml, renderCdata, type WechatXmlValue } from './wechat-xml';
+import {
+  parseGeneralXml,
+  parseWechatXml,
+  readPlainWechatXml,
+  renderCdata,
+  type WechatXmlValue,
+} from './wechat-xml';
 
 const ACCOUNT = 'gh_9f2c3e5a7b10';
 const OPENID = 'oFOvYt5mZ0Yx6vLQ2B3rKcG8a1Hs';
@@ -734,5 +740,177 @@ describe('message helpers', () => {
     expect(asArray({ a: '1' })).toEqual([{ a: '1' }]);
     expect(asArray(repeated)).toBe(repeated);
     expect(asArray('')).toEqual(['']);
+  });
+});
+
+/*
+ * parseWechatXml reads the documents WeChat sends in one pass and leaves everything else to fast-xml-parser
+ * (validate + parse). The single-pass reader must never accept what the parser refuses, and must return exactly what
+ * the parser returns; it is held to that on every fixture and on tens of thousands of generated and mutated bodies.
+ */
+describe('the single-pass reader agrees with the validating parser', () => {
+  function outcome(xml: string): { value?: unknown; error?: string } {
+    try {
+      return { value: parseGeneralXml(xml) };
+    } catch (error) {
+      return { error: (error as Error).name };
+    }
+  }
+
+  function expectAgreement(xml: string): boolean {
+    const fast = readPlainWechatXml(xml);
+    if (fast === undefined) return false;
+    const slow = outcome(xml);
+    if (slow.error !== undefined || JSON.stringify(fast) !== JSON.stringify(slow.value)) {
+      // one readable failure instead of thousands of expect calls
+      expect({ xml, fast }).toStrictEqual({ xml, fast: slow.value ?? slow.error });
+    }
+    expect(fast).toStrictEqual(slow.value);
+    return true;
+  }
+
+  it.each([...MESSAGES, ...EVENTS].map((f) => [f.name, f] as const))(
+    'reads %s in one pass, with the same result',
+    (_name, fixture) => {
+      expect(expectAgreement(fixture.xml)).toBe(true);
+    },
+  );
+
+  /** mulberry32: a seeded generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  const NAMES = [
+    'Content',
+    'item',
+    'List',
+    'SubscribeMsgPopupEvent',
+    'PicList',
+    'A',
+    'xml',
+    'a.b',
+    'x-y',
+    '_u',
+    'constructor',
+    '__proto__',
+    'a:b',
+    '1a',
+    'B',
+  ];
+  const TEXT = [
+    'a',
+    ' ',
+    '\n',
+    '\t',
+    '&',
+    '&amp;',
+    '<',
+    '>',
+    ']',
+    ']]>',
+    '中文',
+    '😀',
+    '"',
+    "'",
+    '=',
+    '/',
+    '\r',
+    '\u00a0',
+    '\ufeff',
+    '0',
+  ];
+  const SIGNIFICANT = [
+    '<',
+    '>',
+    '/',
+    '!',
+    '[',
+    ']',
+    '&',
+    ' ',
+    '\n',
+    '?',
+    '-',
+    'x',
+    'CDATA',
+    '<![CDATA[',
+    ']]>',
+    '</',
+    '/>',
+    '="v"',
+  ];
+
+  function pick<T>(next: () => number, list: readonly T[]): T {
+    return list[Math.floor(next() * list.length)]!;
+  }
+
+  function text(next: () => number): string {
+    let out = '';
+    for (let i = Math.floor(next() * 5); i > 0; i--) out += pick(next, TEXT);
+    return out;
+  }
+
+  function element(next: () => number, depth: number): string {
+    const name = pick(next, NAMES);
+    const space = next() < 0.3 ? pick(next, [' ', '\n  ', '\t']) : '';
+    const roll = next();
+    if (roll < 0.1) return `${space}<${name}/>`;
+    let body: string;
+    if (roll < 0.35) body = text(next);
+    else if (roll < 0.6) {
+      body = `<![CDATA[${text(next)}]]>`;
+      if (next() < 0.2) body += `<![CDATA[${text(next)}]]>`;
+      if (next() < 0.2) body = ` ${body}\n`;
+    } else if (depth < 4) {
+      body = '';
+      for (let i = 1 + Math.floor(next() * 4); i > 0; i--) body += element(next, depth + 1);
+      if (next() < 0.2) body += space;
+    } else body = '';
+    return `${space}<${name}>${body}</${name}>`;
+  }
+
+  function document(next: () => number): string {
+    let children = '';
+    for (let i = Math.floor(next() * 7); i > 0; i--) children += element(next, 1);
+    const lead = next() < 0.1 ? pick(next, [' ', '\n', '<?xml version="1.0"?>', '\ufeff']) : '';
+    return `${lead}<xml>${children}</xml>${next() < 0.1 ? '\n' : ''}`;
+  }
+
+  function mutate(next: () => number, xml: string): string {
+    const at = Math.floor(next() * (xml.length + 1));
+    const roll = next();
+    if (roll < 0.33) return xml.slice(0, at) + pick(next, SIGNIFICANT) + xml.slice(at);
+    if (roll < 0.66) return xml.slice(0, at) + xml.slice(at + 1 + Math.floor(next() * 3));
+    return xml.slice(0, at) + pick(next, SIGNIFICANT) + xml.slice(at + 1);
+  }
+
+  it('agrees on 10,000 generated documents and reads most of them in one pass', () => {
+    const next = random(20261121);
+    let fast = 0;
+    for (let i = 0; i < 10_000; i++) if (expectAgreement(document(next))) fast++;
+    // the generator mixes in odd names, entities and declarations; most documents are still plain
+    expect(fast).toBeGreaterThan(2_000);
+  });
+
+  it('agrees on 20,000 mutated real-shaped pushes (never accepts a body the parser refuses)', () => {
+    const next = random(4711);
+    const seeds = [...MESSAGES, ...EVENTS].map((f) => `<xml>${f.xml.replace(/^<xml>|<\/xml>$/g, '')}</xml>`);
+    let fast = 0;
+    let refusedBySlow = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let xml = pick(next, seeds);
+      for (let m = 1 + Math.floor(next() * 3); m > 0; m--) xml = mutate(next, xml);
+      if (expectAgreement(xml)) fast++;
+      else if (outcome(xml).error !== undefined) refusedBySlow++;
+    }
+    expect(fast).toBeGreaterThan(2_000);
+    expect(refusedBySlow).toBeGreaterThan(2_000);
   });
 });
