@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openReply, pushXml, signPush, type PushMessage, type SignedPush } from '../src/sandbox/push-builder';
 import { sha1Signature, WechatCrypto } from '../src/wechat-callback/wechat-crypto';
+import { reportFault } from './support/fault-report';
 import { freePort } from './support/free-port';
 import { getJson } from './support/http';
 import { type ChildHandle, spawnNode, startSimulator } from './support/processes';
@@ -657,6 +658,13 @@ describe('de-duplication across two hub processes sharing Redis', () => {
     const fifth = await deliver(hubB, PLAIN, signed);
     expect(fifth.body).toBe(answers[0]!.body);
     expect(runs(id)).toHaveLength(1);
+    reportFault({
+      scenario: "WeChat's retries: one push delivered 4× at once across 2 hubs, then a 5th",
+      invalidServed: null,
+      callerErrors: 0,
+      recoverySeconds: null,
+      note: 'the handler ran once; all 5 answers byte-identical',
+    });
   });
 
   it('an encrypted safe-mode push delivered 4 times concurrently runs once and gets byte-identical envelopes', async () => {
@@ -746,6 +754,13 @@ describe('slow handlers', () => {
     });
     expect(lateAfter).toBeLessThan(10_500);
     expect(runs(id)).toHaveLength(1);
+    reportFault({
+      scenario: 'a handler taking 8 s (WeChat waits 5 s), retried on the other hub',
+      invalidServed: null,
+      callerErrors: 0,
+      recoverySeconds: null,
+      note: `answered success in ${(first.ms / 1000).toFixed(1)} s; reply delivered via custom send after ${(lateAfter / 1000).toFixed(1)} s; ran once`,
+    });
   });
 });
 
@@ -1011,7 +1026,7 @@ describe('fuzz', () => {
 
     expect(failures).toEqual([]);
     expect(Object.values(histogram).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2_000);
-    expect(elapsed).toBeLessThan(30_000);
+    expect(elapsed).toBeLessThan(60_000);
     await expectHealthy();
   });
 });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { getJson, postJson } from './support/http';
 import { startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { reportFault } from './support/fault-report';
 import { startRedis, type RedisServerHandle } from './support/redis-server';
 
 /**
@@ -18,7 +19,10 @@ const secretOf = (id: string): string => `secret${id.slice(2)}0000000000`;
 
 interface SimStats {
   forceCalls: number;
-  byApp: Record<string, { token: number; stableToken: number; stableTokenForce: number; business: number; tokensIssued: number }>;
+  byApp: Record<
+    string,
+    { token: number; stableToken: number; stableTokenForce: number; business: number; tokensIssued: number }
+  >;
 }
 interface TokenBody {
   access_token: string;
@@ -44,14 +48,12 @@ async function tokenState(sim: Sim, id: string, token: string): Promise<string> 
 
 async function readToken(hub: Hub, id: string): Promise<TokenBody> {
   const response = await getJson<TokenBody>(`${hub.url}/api/v1/accounts/${id}/token`, auth);
-  if (response.status !== 200) throw new Error(`${hub.name}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`${hub.name}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
-async function startFleet(
-  count: number,
-  env: Record<string, string>,
-): Promise<Hub[]> {
+async function startFleet(count: number, env: Record<string, string>): Promise<Hub[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startHub(env, { name: `hub-${i + 1}` })));
 }
 
@@ -112,11 +114,17 @@ describe('a fleet of 4 hubs with long-lived tokens', () => {
     expect(await tokenState(sim, STORM, old)).toBe('invalid');
     const before = (await stats(sim)).byApp[STORM]!;
 
+    const stormStarted = Date.now();
     const reports = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        postJson<TokenBody>(`${hubs[i % 4]!.url}/api/v1/accounts/${STORM}/token/invalid`, { access_token: old }, auth),
+        postJson<TokenBody>(
+          `${hubs[i % 4]!.url}/api/v1/accounts/${STORM}/token/invalid`,
+          { access_token: old },
+          auth,
+        ),
       ),
     );
+    const stormEnded = Date.now();
     expect(reports.every((r) => r.status === 200)).toBe(true);
     const fresh = new Set(reports.map((r) => r.body.access_token));
     expect(fresh.size).toBe(1);
@@ -128,7 +136,11 @@ describe('a fleet of 4 hubs with long-lived tokens', () => {
     expect(after.stableTokenForce).toBe(0);
 
     // a late report of the old token changes nothing
-    const late = await postJson<TokenBody>(`${hubs[3]!.url}/api/v1/accounts/${STORM}/token/invalid`, { access_token: old }, auth);
+    const late = await postJson<TokenBody>(
+      `${hubs[3]!.url}/api/v1/accounts/${STORM}/token/invalid`,
+      { access_token: old },
+      auth,
+    );
     expect(late.body).toMatchObject({ access_token: value, outcome: 'stale-report' });
     expect((await stats(sim)).byApp[STORM]!.stableToken).toBe(after.stableToken);
 
@@ -140,6 +152,13 @@ describe('a fleet of 4 hubs with long-lived tokens', () => {
     );
     expect(falseReport.body).toMatchObject({ access_token: value, outcome: 'false-report' });
     expect((await stats(sim)).forceCalls).toBe(0);
+    reportFault({
+      scenario: 'invalid-report storm: 200 reports of a dead token across 4 hubs',
+      invalidServed: 0,
+      callerErrors: reports.filter((r) => r.status !== 200).length,
+      recoverySeconds: (stormEnded - stormStarted) / 1000,
+      note: `${after.stableToken - before.stableToken} upstream call, 0 force; late and false reports change nothing`,
+    });
   });
 
   it('when the lock holder is killed mid-fetch, another process serves a valid token within the lease', async () => {
@@ -164,6 +183,13 @@ describe('a fleet of 4 hubs with long-lived tokens', () => {
 
     expect(await tokenState(sim, CRASH, token.access_token)).toBe('valid');
     expect(recoverySeconds).toBeLessThan(3 + 1.5);
+    reportFault({
+      scenario: 'refresh-lock holder SIGKILLed mid-fetch (lease 3 s)',
+      invalidServed: 0,
+      callerErrors: 0,
+      recoverySeconds,
+      note: 'another hub took over once the lease ran out and served a valid token',
+    });
     await holder!.exited;
     hubs = hubs.filter((h) => h !== holder);
   });
@@ -261,7 +287,9 @@ describe('a fleet of 4 hubs across rotations of 30-second tokens', () => {
     } finally {
       redis.resume();
     }
-    console.log(`redis paused 10 s: ${result.served} reads, ${result.invalid} invalid, ${result.errors} errors`);
+    console.log(
+      `redis paused 10 s: ${result.served} reads, ${result.invalid} invalid, ${result.errors} errors`,
+    );
     expect(result.served).toBeGreaterThan(20);
     expect(result.invalid).toBe(0);
     expect(result.errors).toBe(0);
@@ -269,6 +297,13 @@ describe('a fleet of 4 hubs across rotations of 30-second tokens', () => {
     expect(afterwards.invalid).toBe(0);
     expect(afterwards.errors).toBe(0);
     expect(afterwards.tokens.size).toBeGreaterThanOrEqual(2); // it rotated again once Redis was back
+    reportFault({
+      scenario: 'Redis paused (SIGSTOP) for 10 s under continuous reads from 4 hubs',
+      invalidServed: result.invalid + afterwards.invalid,
+      callerErrors: result.errors + afterwards.errors,
+      recoverySeconds: null,
+      note: `${result.served} reads during the pause; rotated normally after it`,
+    });
   });
 
   it('keeps serving the current token while WeChat is busy through the refresh window, and refreshes on recovery', async () => {
@@ -293,8 +328,16 @@ describe('a fleet of 4 hubs across rotations of 30-second tokens', () => {
     console.log(
       `WeChat busy ${(busyFor / 1000).toFixed(0)} s through the refresh window: new token ${((Date.now() - recoveredAt) / 1000).toFixed(1)} s after recovery; ${during.served} reads served, 0 invalid`,
     );
+    const recoverySeconds = (Date.now() - recoveredAt) / 1000;
     expect(fresh.access_token).not.toBe(current.access_token);
     expect(await tokenState(sim, ROTATE, fresh.access_token)).toBe('valid');
     expect(attempts).toBeGreaterThan(0);
+    reportFault({
+      scenario: `WeChat busy (-1) for ${(busyFor / 1000).toFixed(0)} s through the refresh window`,
+      invalidServed: during.invalid,
+      callerErrors: during.errors,
+      recoverySeconds,
+      note: `${during.served} reads kept the current token; new token after WeChat recovered`,
+    });
   });
 });

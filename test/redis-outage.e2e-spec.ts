@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
 import { spawnProcess, startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { reportFault } from './support/fault-report';
 
 const APP = 'wxoutage0000000001';
 const SECRET = 'outagesecret000000000000000001';
@@ -78,6 +79,7 @@ describe('Redis down, then back empty', () => {
     expect(forced.status).toBe(503);
 
     redis = await redisServer(port);
+    const backAt = Date.now();
     const client = new Redis(port, '127.0.0.1');
     try {
       let restored: string | null = null;
@@ -97,6 +99,13 @@ describe('Redis down, then back empty', () => {
         `${sim.url}/sandbox/stats`,
       );
       expect(stats.body.byApp[APP]!.stableToken).toBe(1); // no token was lost, so none had to be fetched again
+      reportFault({
+        scenario: 'Redis stopped, then back empty',
+        invalidServed: 0,
+        callerErrors: readsWhileDown.filter((status) => status !== 200).length,
+        recoverySeconds: (Date.now() - backAt) / 1000,
+        note: 'reads kept the known token; /health 503 meanwhile; token written back with 0 upstream calls',
+      });
     } finally {
       client.disconnect();
     }

@@ -7,6 +7,7 @@ import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
 import { spawnNode, startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
 import { startRedis, type RedisServerHandle } from './support/redis-server';
+import { reportFault } from './support/fault-report';
 
 /*
  * Graceful shutdown of real processes (redis-server, the simulator, hubs): SIGTERM releases the locks the
@@ -108,6 +109,13 @@ describe('SIGTERM while holding the refresh lock', () => {
     );
     expect(state.body.state).toBe('valid');
     expect(servedMs).toBeLessThan(LEASE_MS / 2);
+    reportFault({
+      scenario: `SIGTERM to the refresh-lock holder mid-fetch (lease ${LEASE_MS / 1000} s)`,
+      invalidServed: 0,
+      callerErrors: 0,
+      recoverySeconds: servedMs / 1000,
+      note: `lock released after ${releasedMs} ms, exit 0; the other hub refreshed without waiting for the lease`,
+    });
     hubs = hubs.filter((h) => h !== holder);
   });
 });
@@ -194,5 +202,12 @@ describe('SIGTERM while a callback handler runs', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     // the answered connection does not hold the exit for the keep-alive timeout (72 s)
     expect(exitedMs - answeredMs).toBeLessThan(5_000);
+    reportFault({
+      scenario: 'SIGTERM while a callback handler runs',
+      invalidServed: null,
+      callerErrors: 0,
+      recoverySeconds: null,
+      note: `the push got its reply after ${answeredMs} ms; exit 0 after ${exitedMs} ms`,
+    });
   });
 });

@@ -5,6 +5,12 @@ export function chinaDay(nowMs: number): string {
   return new Date(nowMs + CHINA_OFFSET_MS).toISOString().slice(0, 10).replace(/-/g, '');
 }
 
+/** Milliseconds until the next midnight Beijing time, when WeChat's daily quotas (and wxhub's budgets) reset. */
+export function msUntilNextChinaDay(nowMs: number): number {
+  const day = 86_400_000;
+  return day - ((nowMs + CHINA_OFFSET_MS) % day);
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);

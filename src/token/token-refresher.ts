@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
-import { backoffMs, chinaDay } from '../common/time';
+import { backoffMs, chinaDay, msUntilNextChinaDay } from '../common/time';
 import { MetricsService } from '../metrics/metrics.service';
 import type { CredentialRecord, TokenStore } from '../store/token-store';
 import { AccountNotFoundError } from './errors/account-not-found.error';
@@ -245,7 +245,14 @@ export class TokenRefresher {
       this.logger.warn(
         `force refresh of ${appId} refused: ${reservation.reason} (${reservation.used} used today)`,
       );
-      throw new ForceRefreshRefusedError(appId, reservation.reason, reservation.retryAfterMs);
+      const retryAfterMs =
+        reservation.reason === 'budget' ? msUntilNextChinaDay(now) : reservation.retryAfterMs;
+      throw new ForceRefreshRefusedError(
+        appId,
+        reservation.reason,
+        retryAfterMs,
+        this.options.forceMinIntervalMs,
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import { AccountConfig } from '../accounts/account-config';
 import { MemoryTokenStore } from '../store/memory-token-store';
 import { WechatSimulator, type SimulatorTiming } from '../sandbox/wechat-simulator';
 import { AccountNotFoundError } from './errors/account-not-found.error';
+import { msUntilNextChinaDay } from '../common/time';
 import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
@@ -224,7 +225,19 @@ describe('TokenService forced refresh', () => {
     const refused = await tokens.forceRefresh(STABLE).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ForceRefreshRefusedError);
     expect(refused).toMatchObject({ reason: 'budget' });
+    // a client is told when the budget comes back: the next midnight Beijing time
+    const untilMidnight = msUntilNextChinaDay(Date.now());
+    expect((refused as ForceRefreshRefusedError).retryAfterMs).toBeGreaterThan(untilMidnight - 5_000);
+    expect((refused as ForceRefreshRefusedError).retryAfterMs).toBeLessThanOrEqual(untilMidnight + 5_000);
     expect(sim.stats().forceCalls).toBe(1);
+  });
+
+  it('names the configured spacing when it refuses a force', async () => {
+    const { tokens } = await plane({ module: { forceMinIntervalSeconds: 45 } });
+    await tokens.forceRefresh(STABLE);
+    const refused = await tokens.forceRefresh(STABLE).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ reason: 'spacing' });
+    expect((refused as Error).message).toContain('at least 45 s apart');
   });
 });
 
