@@ -622,6 +622,27 @@ describe('/cgi-bin pass-through for SDKs pointed at the hub', () => {
     expect(messages.filter((m) => m.appId === PASS.appId).map((m) => m.body)).toContainEqual(message);
   });
 
+  it('other API families (/datacube/…) pass through too, so an SDK whose whole base URL is the hub keeps working', async () => {
+    const token = await dropInToken(PASS);
+    const before = await upstreamCalls(PASS.appId);
+
+    const reply = await call<{ list: { ref_date: string }[] }>(
+      `${hub.url}/datacube/getusersummary?access_token=${encodeURIComponent(token)}`,
+      { json: { begin_date: '2026-11-01', end_date: '2026-11-03' } },
+    );
+
+    expect(reply.status).toBe(200);
+    expect(reply.body.list.map((day) => day.ref_date)).toEqual(['2026-11-01', '2026-11-02', '2026-11-03']);
+    const after = await upstreamCalls(PASS.appId);
+    expect(after.business - before.business).toBe(1);
+    // and a token the hub never handed out opens nothing there either
+    const foreign = await call(`${hub.url}/datacube/getusersummary?access_token=not-from-the-hub`, {
+      json: { begin_date: '2026-11-01', end_date: '2026-11-01' },
+    });
+    expect(foreign.body).toMatchObject({ errcode: 40001 });
+    expect((await upstreamCalls(PASS.appId)).business).toBe(after.business);
+  });
+
   it('a stale hub token (an earlier version, killed at WeChat) is swapped for the current one', async () => {
     const stale = await dropInToken(PASS);
     // someone else kills it; a caller's report makes the hub fetch the next one

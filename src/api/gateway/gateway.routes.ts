@@ -8,6 +8,7 @@ import { AccountNotFoundError } from '../../token/errors/account-not-found.error
 import { TokenUnavailableError } from '../../token/errors/token-unavailable.error';
 import { BodyTooLargeError } from './errors/body-too-large.error';
 import { UpstreamFailureError } from './errors/upstream-failure.error';
+import { GATEWAY_PATH_PREFIXES } from './gateway.constants';
 import { ServedTokenIndex } from './served-token-index';
 import { discardBody, prepareBody } from './request-body';
 import { WechatForwarder, type ForwardAnswer, type ForwardCall } from './wechat-forwarder';
@@ -39,8 +40,9 @@ const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not l
  *
  * - `ALL /gateway/:appId/<wechat path>` (GET and POST forwarded, others 405): API key as for the admin API; the
  *   hub's token is injected.
- * - `GET|POST /cgi-bin/*` (the token drop-ins are Nest routes and win, being static): for SDKs pointed at the
- *   hub, authenticated by an access_token the hub handed out, which is swapped for the account's current one.
+ * - `GET|POST /cgi-bin/*` and the other API families of GATEWAY_PATH_PREFIXES (`/datacube/`, `/customservice/`…;
+ *   the token drop-ins are Nest routes and win, being static): for SDKs pointed at the hub, authenticated by an
+ *   access_token the hub handed out, which is swapped for the account's current one.
  *
  * NOTE: not Nest controllers: a Nest route cannot get its own content-type parser, and the global ones would
  * buffer the body (media uploads) under the global limit.
@@ -70,11 +72,14 @@ export class GatewayRoutes implements OnModuleInit {
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
       // every method, as the contract says ALL; WeChat's API only knows GET and POST, the rest is answered 405
       scope.all('/gateway/:appId/*', (request, reply) => this.gateway(request, reply));
-      scope.route({
-        method: ['GET', 'POST'],
-        url: '/cgi-bin/*',
-        handler: (request, reply) => this.passThrough(request, reply),
-      });
+      // every API family an SDK pointed at the hub calls with the basic token (its base URL now being the hub)
+      for (const prefix of GATEWAY_PATH_PREFIXES) {
+        scope.route({
+          method: ['GET', 'POST'],
+          url: `${prefix}*`,
+          handler: (request, reply) => this.passThrough(request, reply),
+        });
+      }
     });
   }
 
