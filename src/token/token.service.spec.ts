@@ -245,7 +245,12 @@ describe('TokenService upstream failures', () => {
   it('stops on a configuration error (40164) with a clear error and no hot retry loop', async () => {
     const { sim, tokens, logs } = await plane({
       before: (s) =>
-        s.injectFault({ kind: 'errcode', errcode: 40164, errmsg: 'invalid ip 127.0.0.1, not in whitelist' }),
+        s.injectFault({
+          kind: 'errcode',
+          errcode: 40164,
+          errmsg:
+            'invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist rid: 6912a2b1-0c1d2e3f-4a5b6c7d',
+        }),
     });
     const errors = await Promise.all(
       Array.from({ length: 20 }, () => tokens.getAccessToken(STABLE).catch((e: unknown) => e)),
@@ -258,6 +263,10 @@ describe('TokenService upstream failures', () => {
     await sleep(100);
     expect(sim.stats().byApp[STABLE]!.stableToken).toBe(1);
     expect(logs.lines.some((l) => l.includes('40164') && l.includes(STABLE))).toBe(true);
+    // the operator learns which address to whitelist, and the rid for WeChat's support
+    expect(logs.lines.some((l) => l.includes('WeChat saw 203.0.113.7') && l.includes('rid 6912a2b1'))).toBe(
+      true,
+    );
   });
 
   it('keeps serving the current token while WeChat is busy, and recovers when it is back', async () => {

@@ -31,13 +31,17 @@ export class UpstreamTokenError extends Error {
 
   static fromErrcode(errcode: number, errmsg: string): UpstreamTokenError {
     const configuration = CONFIGURATION_ERRCODES.get(errcode);
-    if (configuration)
+    if (configuration) {
+      // the address WeChat saw is what an operator must add to the whitelist: keep it (an IP, nothing else)
+      const ip = errcode === 40164 ? /invalid ip ([0-9A-Fa-f.:]{3,45})/.exec(errmsg)?.[1] : undefined;
+      const rid = /rid: ([0-9A-Za-z-]{1,64})/.exec(errmsg)?.[1];
       return new UpstreamTokenError(
         'configuration',
-        `${configuration} (errcode ${errcode})`,
+        `${configuration}${ip ? ` (WeChat saw ${ip})` : ''} (errcode ${errcode}${rid ? `, rid ${rid}` : ''})`,
         errcode,
         errmsg,
       );
+    }
     if (errcode === -1) return new UpstreamTokenError('busy', 'WeChat is busy (errcode -1)', errcode, errmsg);
     if (errcode === 45009)
       return new UpstreamTokenError(
