@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -61,6 +61,7 @@ const READDED = account('readded', { token: 'callbacktoken1' });
 const ADDED = account('added');
 const SHORT_REMOVED = account('shortremoved');
 const SHORT_KEPT = account('shortkept');
+const MISTYPED = account('mistyped');
 
 let simulator: Simulator;
 let hub: Hub;
@@ -302,4 +303,40 @@ describe('accounts reload', () => {
     expect(await tokenCalls(KEPT.appId)).toBe(calls);
     expect(hub.output.some((line) => line.includes(newSecret))).toBe(false);
   });
+
+  it('an account added with a wrong AppSecret gets its token at once when the fixed secret is reloaded, without waiting out the backoff', async () => {
+    await addToSimulator(MISTYPED);
+    const wrong = { ...MISTYPED, appSecret: `S${randomBytes(16).toString('hex')}` };
+    const others = [{ ...KEPT, appSecret: currentSecretOf(KEPT.appId) ?? KEPT.appSecret }];
+    writeFileSync(file, yaml([...others, ADDED, READDED, SHORT_KEPT, wrong]));
+    expect((await postJson<ReloadBody>(`${hub.url}/api/v1/accounts/reload`, {}, AUTH)).status).toBe(200);
+    // WeChat refuses the secret: a configuration error, retried only after a long backoff
+    const deadline = Date.now() + WATCH_TIMEOUT_MS;
+    while ((await tokenCalls(MISTYPED.appId)) === 0 && Date.now() < deadline) await delay(100);
+    const refused = await readToken(MISTYPED.appId);
+    expect(refused.status).toBe(503);
+    const failedCalls = await tokenCalls(MISTYPED.appId);
+
+    writeFileSync(file, yaml([...others, ADDED, READDED, SHORT_KEPT, MISTYPED]));
+    const fixedAt = Date.now();
+    const reload = await postJson<ReloadBody>(`${hub.url}/api/v1/accounts/reload`, {}, AUTH);
+    expect(reload.status).toBe(200);
+    let token = await readToken(MISTYPED.appId);
+    while (token.status !== 200 && Date.now() - fixedAt < WATCH_TIMEOUT_MS) {
+      await delay(100);
+      token = await readToken(MISTYPED.appId);
+    }
+    console.log(`fixed AppSecret reloaded: token served after ${Date.now() - fixedAt} ms`);
+    expect(token.status).toBe(200);
+    expect(await stateAtWechat(MISTYPED.appId, token.body.access_token)).toBe('valid');
+    expect(await tokenCalls(MISTYPED.appId)).toBe(failedCalls + 1);
+    expect(hub.output.some((line) => line.includes(wrong.appSecret))).toBe(false);
+  });
 });
+
+/** The secret the previous test left in the file for an account (it rotates KEPT's). */
+function currentSecretOf(appId: string): string | undefined {
+  const text = readFileSync(file, 'utf8');
+  const block = text.split('  - ').find((entry) => entry.includes(`appId: ${appId}`));
+  return /appSecret: (\S+)/.exec(block ?? '')?.[1];
+}

@@ -109,6 +109,7 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     for (const appId of diff.changed) {
       const account = this.registry.getOrThrow(appId);
       this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret });
+      this.tokens.accountChanged(appId);
     }
     if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
       this.logger.debug(`accounts reloaded: no change (${diff.unchanged} accounts)`);

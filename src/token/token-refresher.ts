@@ -74,6 +74,11 @@ export class TokenRefresher {
     return this.failures.get(appId);
   }
 
+  /** Drops the backoff of an account (its settings changed): the next refresh goes ahead at once. */
+  forgetFailure(appId: string): void {
+    this.failures.delete(appId);
+  }
+
   foreignInvalidationsOf(appId: string): { count: number; lastAt: number } | undefined {
     return this.foreign.get(appId);
   }

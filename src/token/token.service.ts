@@ -230,6 +230,17 @@ export class TokenService implements OnModuleDestroy {
     this.l1.delete(appId);
   }
 
+  /**
+   * An account's settings changed at runtime (a fixed AppSecret, a whitelist entry added): the failures seen
+   * with the old settings no longer predict anything, so their backoff is dropped and the refresh is planned
+   * afresh — at once when the account has no live token, on its usual schedule when it has.
+   */
+  accountChanged(appId: string): void {
+    this.refresher.forgetFailure(appId);
+    this.scheduler.untrack(appId);
+    this.scheduler.track(appId);
+  }
+
   private async readSlow(appId: string): Promise<AccessToken> {
     this.accounts.getOrThrow(appId);
     const record = await this.readShared(appId);
