@@ -24,7 +24,9 @@ export class DomainErrorFilter implements ExceptionFilter {
         typeof body === 'string'
           ? body
           : ((body as { message?: string | string[] }).message ?? exception.message);
-      this.send(reply, status, Array.isArray(message) ? message.join('; ') : message);
+      const text = Array.isArray(message) ? message.join('; ') : message;
+      // Nest's "Cannot GET <url>" quotes the query, which may hold a secret or a token: never echo it
+      this.send(reply, status, status === 404 ? text.replace(/^(Cannot \S+ [^?\s]*)\?\S*/, '$1') : text);
       return;
     }
     const callbackStatus = callbackErrorStatus(exception);
