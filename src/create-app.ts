@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+import { setupOpenApi } from './docs/openapi';
 
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -40,6 +41,8 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
+  // OpenAPI at /docs: adds routes only (no hook, no parser), so the hot paths do no extra work
+  if (config.docs.enabled) setupOpenApi(app);
   // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
