@@ -17,17 +17,15 @@ import {
   ApiOperation,
   ApiParam,
   ApiQuery,
-  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { AccountsDiff } from '../accounts/account-diff';
 import { ConfigError } from '../config/config-error';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
-import { AccountsReloader } from './accounts-reloader';
 import { ADMIN_AUTH_ERRORS, ApiErrorResponses } from '../docs/api-error-responses.decorator';
 import { ADMIN_KEY_SCHEME } from '../docs/openapi.constants';
-import { ErrorResponseDto } from '../docs/error-response.dto';
+import { AccountsReloader } from './accounts-reloader';
 import { AccountsDiffDto } from './accounts-diff.dto';
 import { AccountsStateDto } from './accounts-state.dto';
 import { AdminAuthGuard } from './admin-auth.guard';
@@ -41,10 +39,6 @@ const APP_ID_PARAM = ApiParam({
   type: String,
   description: 'A configured AppID.',
   example: 'wxAPPID',
-});
-const NO_TOKEN = ApiServiceUnavailableResponse({
-  description: 'No live token can be obtained right now (WeChat or the store fails); see `Retry-After`.',
-  type: ErrorResponseDto,
 });
 
 @Controller('api/v1/accounts')
@@ -109,8 +103,7 @@ export class AccountsController {
   })
   @APP_ID_PARAM
   @ApiOkResponse({ type: TokenResponseDto, description: 'The current token.' })
-  @ApiErrorResponses([404])
-  @NO_TOKEN
+  @ApiErrorResponses([404, 503])
   async token(@Param('appId') appId: string): Promise<TokenResponse> {
     return tokenResponse(await this.tokens.getToken(appId));
   }
@@ -130,8 +123,7 @@ export class AccountsController {
     type: InvalidTokenReportResultDto,
     description: 'The token to use now, and what was decided.',
   })
-  @ApiErrorResponses([400, 404])
-  @NO_TOKEN
+  @ApiErrorResponses([400, 404, 503])
   @HttpCode(200)
   async invalid(
     @Param('appId') appId: string,
@@ -151,8 +143,9 @@ export class AccountsController {
   @APP_ID_PARAM
   @ApiParam({ name: 'type', enum: ['jsapi', 'wx_card'], description: 'Which ticket.' })
   @ApiOkResponse({ type: TicketResponseDto, description: 'The current ticket.' })
-  @ApiErrorResponses([404], { 404: 'Unknown account, or a ticket type other than jsapi and wx_card.' })
-  @NO_TOKEN
+  @ApiErrorResponses([404, 503], {
+    404: 'Unknown account, or a ticket type other than jsapi and wx_card.',
+  })
   async ticket(
     @Param('appId') appId: string,
     @Param('type') type: string,
@@ -182,10 +175,9 @@ export class AccountsController {
     example: 'https://shop.example.com/item?id=7',
   })
   @ApiOkResponse({ type: JsapiSignatureDto, description: 'The fields of wx.config.' })
-  @ApiErrorResponses([400, 404], {
+  @ApiErrorResponses([400, 404, 503], {
     400: 'The url query parameter is missing or not an absolute http(s) URL.',
   })
-  @NO_TOKEN
   async jsapiSignature(@Param('appId') appId: string, @Query('url') url: unknown): Promise<JsapiSignature> {
     if (typeof url !== 'string' || !url) throw new BadRequestException('url query parameter is required');
     try {
@@ -207,10 +199,9 @@ export class AccountsController {
   })
   @APP_ID_PARAM
   @ApiOkResponse({ type: TokenResponseDto, description: 'The new token.' })
-  @ApiErrorResponses([404, 429], {
+  @ApiErrorResponses([404, 429, 503], {
     429: 'Force budget spent or the last force refresh too recent (see `Retry-After`), or too many failed authentications.',
   })
-  @NO_TOKEN
   @HttpCode(200)
   async refresh(@Param('appId') appId: string): Promise<TokenResponse> {
     return tokenResponse(await this.tokens.forceRefresh(appId));
