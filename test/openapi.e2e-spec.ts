@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { AppModule } from '../src/app.module';
+import { createApp } from '../src/create-app';
 import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../src/sandbox/sandbox.constants';
 import { repoRoot, spawnNode, startHub, startSimulator, type ChildHandle } from './support/processes';
 
@@ -444,6 +446,28 @@ describe('the request schemas match the validation', () => {
       expect(((await extra.json()) as { message: string }).message).toContain(
         'property unexpectedField should not exist',
       );
+    }
+  });
+});
+
+describe('in a runtime that cannot load @fastify/static (jest before Node 24.9: a host app testing itself)', () => {
+  it('the app still boots and serves the document, without the Swagger UI', async () => {
+    const saved = process.env;
+    process.env = { ...hubEnv({ NODE_ENV: 'test', LOG_LEVEL: 'fatal' }), PATH: saved.PATH };
+    try {
+      const app = await createApp(AppModule);
+      await app.listen(0, '127.0.0.1');
+      try {
+        const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+        const json = await fetch(`${url}/docs/json`);
+        expect(json.status).toBe(200);
+        expect(await json.text()).toBe(documentText);
+        expect((await fetch(`${url}/docs`)).status).toBe(404);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      process.env = saved;
     }
   });
 });

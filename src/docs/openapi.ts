@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorResponseDto, WechatErrorDto } from './error-response.dto';
@@ -90,11 +91,34 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
 }
 
 /**
+ * Whether @fastify/static (which serves the Swagger UI's files) can be loaded here. It can under Node ≥ 20.19,
+ * which loads its ES-module dependencies; a runtime that cannot (jest before Node 24.9, in a host app's tests)
+ * must not make Nest's loader end the process.
+ */
+function staticFilesLoadable(): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a probe: loading is what is checked
+    require('@fastify/static');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Serves the Swagger UI at `/docs` and the document at `/docs/json` and `/docs/yaml`. Only routes are added
- * (no hook, no parser), so no other route does any more work per request; call it before `listen`.
+ * (no hook, no parser), so no other route does any more work per request; call it before `listen`. Where
+ * @fastify/static cannot be loaded, only the document is served, with a warning.
  */
 export function setupOpenApi(app: NestFastifyApplication): void {
+  const ui = staticFilesLoadable();
+  if (!ui) {
+    new Logger('OpenApi').warn(
+      `@fastify/static cannot be loaded in this runtime: ${DOCS_PATH}/json and ${DOCS_PATH}/yaml are served, the Swagger UI is not`,
+    );
+  }
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
+    ui,
     jsonDocumentUrl: `${DOCS_PATH}/json`,
     yamlDocumentUrl: `${DOCS_PATH}/yaml`,
     customSiteTitle: 'wxhub API',
