@@ -117,7 +117,8 @@ export function setupOpenApi(app: NestFastifyApplication): void {
       `@fastify/static cannot be loaded in this runtime: ${DOCS_PATH}/json and ${DOCS_PATH}/yaml are served, the Swagger UI is not`,
     );
   }
-  SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
+  // built on the first request for it, not at boot: restarts stay as fast as without docs
+  SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app), {
     ui,
     jsonDocumentUrl: `${DOCS_PATH}/json`,
     yamlDocumentUrl: `${DOCS_PATH}/yaml`,
