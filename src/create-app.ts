@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyServerFactoryHandler, FastifyServerOptions } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+import { setupOpenApi } from './docs/openapi';
 import {
   CALLBACK_BODY_LIMIT_BYTES,
   WechatCallbackHttpHandler,
@@ -64,6 +65,8 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
+  // OpenAPI at /docs: adds routes only (no hook, no parser), so the hot paths do no extra work
+  if (config.docs.enabled) setupOpenApi(app);
   // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });

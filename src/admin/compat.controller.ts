@@ -1,10 +1,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../accounts/account-registry';
 import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
 import { TokenService, type AccessToken } from '../token/token.service';
+import { WechatErrorDto } from '../docs/error-response.dto';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { StableTokenRequestDto, WechatTokenDto } from './wechat-token.dto';
 
 export type WechatTokenReply =
   { access_token: string; expires_in: number } | { errcode: number; errmsg: string };
@@ -23,7 +34,17 @@ function error(errcode: number, errmsg: string): WechatTokenReply {
  * pointed here never causes one upstream call per request, and `force_refresh` is only an invalid-token report.
  * Answers are WeChat-shaped (HTTP 200 with errcode), as the SDKs expect.
  */
+const WECHAT_TOKEN_ANSWER = ApiOkResponse({
+  description:
+    'Always HTTP 200, as WeChat: the token, or `{errcode, errmsg}` — 40002 invalid grant_type, 41002 appid ' +
+    'missing, 41004 appsecret missing, 40013 invalid appid, 40125 invalid appsecret, 45011 too many failed ' +
+    'authentications from this address, 47001 malformed body, -1 no token obtainable right now.',
+  schema: { oneOf: [{ $ref: getSchemaPath(WechatTokenDto) }, { $ref: getSchemaPath(WechatErrorDto) }] },
+});
+
 @Controller('cgi-bin')
+@ApiTags('compat')
+@ApiExtraModels(WechatTokenDto, WechatErrorDto)
 export class CompatController {
   constructor(
     private readonly tokens: TokenService,
@@ -32,6 +53,28 @@ export class CompatController {
   ) {}
 
   @Get('token')
+  @ApiOperation({
+    summary: "Drop-in for WeChat's /cgi-bin/token",
+    description:
+      "For existing SDKs: WeChat's request and answer, authenticated by the configured appid + secret and served " +
+      "from the hub's shared token — never one upstream call per request.",
+  })
+  @ApiQuery({ name: 'grant_type', required: true, enum: ['client_credential'] })
+  @ApiQuery({
+    name: 'appid',
+    required: true,
+    type: String,
+    description: 'A configured AppID.',
+    example: 'wxAPPID',
+  })
+  @ApiQuery({
+    name: 'secret',
+    required: true,
+    type: String,
+    description: "The account's AppSecret.",
+    example: 'APPSECRET',
+  })
+  @WECHAT_TOKEN_ANSWER
   async token(
     @Query('grant_type') grantType: unknown,
     @Query('appid') appId: unknown,
@@ -44,11 +87,24 @@ export class CompatController {
   }
 
   @Get('stable_token')
+  @ApiOperation({
+    summary: 'Refused as WeChat does: stable_token takes POST',
+    description: 'Answers `{"errcode": 43002, "errmsg": "require POST method"}` with HTTP 200.',
+  })
+  @ApiOkResponse({ type: WechatErrorDto, description: 'errcode 43002.' })
   stableTokenByGet(): WechatTokenReply {
     return error(43002, 'require POST method');
   }
 
   @Post('stable_token')
+  @ApiOperation({
+    summary: "Drop-in for WeChat's /cgi-bin/stable_token",
+    description:
+      "WeChat's request and answer, served from the hub's shared token. `force_refresh: true` is treated as an " +
+      'invalid-token report of the current token (compare-and-refresh), never a raw force_refresh.',
+  })
+  @ApiBody({ type: StableTokenRequestDto })
+  @WECHAT_TOKEN_ANSWER
   @HttpCode(200)
   async stableToken(@Body() body: unknown, @Req() request: FastifyRequest): Promise<WechatTokenReply> {
     if (!body || typeof body !== 'object' || Array.isArray(body)) return error(47001, 'data format error');

@@ -539,3 +539,19 @@ describe('parseAccounts', () => {
     expect(parseAccounts('[]', 'WECHAT_ACCOUNTS')).toEqual([]);
   });
 });
+
+describe('DOCS_ENABLED', () => {
+  it('serves the docs by default, in production too (the document holds no secret), and not with false', () => {
+    expect(loadWxhubConfig({}).docs).toEqual({ enabled: true });
+    expect(loadWxhubConfig(accountsEnv([STABLE], { NODE_ENV: 'production' })).docs).toEqual({
+      enabled: true,
+    });
+    expect(loadWxhubConfig({ DOCS_ENABLED: 'false' }).docs).toEqual({ enabled: false });
+  });
+
+  it('refuses anything but true or false, naming the variable', () => {
+    const error = configError(() => loadWxhubConfig({ DOCS_ENABLED: 'no' }));
+
+    expect(error.problems).toEqual([expect.stringMatching(/^DOCS_ENABLED /)]);
+  });
+});

@@ -49,6 +49,8 @@ export interface WxhubConfig {
   trustProxy: TrustProxy;
   callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
+  /** OpenAPI document and Swagger UI at `/docs` (DOCS_ENABLED, default true: the document holds no secret). */
+  docs: { enabled: boolean };
 }
 
 const hostPortList = /^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/;
@@ -91,6 +93,7 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(['true', 'false']) WECHAT_SANDBOX?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) SANDBOX_PORT?: number;
   @IsOptional() @IsInt() @Min(60) @Max(7200) SANDBOX_TOKEN_LIFETIME_SECONDS?: number;
+  @IsOptional() @IsIn(['true', 'false']) DOCS_ENABLED?: string;
 }
 
 const integerVariables = new Set([
@@ -325,5 +328,6 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
       port: env.SANDBOX_PORT ?? 0,
       tokenLifetimeSeconds: env.SANDBOX_TOKEN_LIFETIME_SECONDS ?? 7200,
     },
+    docs: { enabled: env.DOCS_ENABLED !== 'false' },
   };
 }

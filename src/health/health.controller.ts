@@ -5,7 +5,9 @@ import {
   HealthIndicatorService,
   type HealthCheckResult,
 } from '@nestjs/terminus';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { HealthCheckResultDto, HealthReportDto } from './health-report.dto';
 import { TokenPlaneHealth, type HealthReport } from './token-plane.health';
 
 export type { HealthReport } from './token-plane.health';
@@ -16,6 +18,7 @@ export type { HealthReport } from './token-plane.health';
  * (readiness: the same rule as `/health`) are for orchestrators' probes.
  */
 @Controller('health')
+@ApiTags('health')
 export class HealthController {
   constructor(
     private readonly tokenPlane: TokenPlaneHealth,
@@ -24,6 +27,16 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'Health: the store and every account',
+    description:
+      'Unauthenticated. 200 when the store answers and every account has a live token or is getting one.',
+  })
+  @ApiOkResponse({ type: HealthReportDto, description: 'Healthy.' })
+  @ApiServiceUnavailableResponse({
+    type: HealthReportDto,
+    description: 'The store is down or an account has no token.',
+  })
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const report = await this.tokenPlane.report();
     void reply.status(report.status === 'ok' ? 200 : 503);
@@ -32,6 +45,11 @@ export class HealthController {
 
   /** Never depends on Redis or WeChat: a restart would not fix them. Answering at all proves the event loop runs. */
   @Get('live')
+  @ApiOperation({
+    summary: 'Liveness probe',
+    description: 'Unauthenticated. 200 as long as the process serves requests, whatever Redis or WeChat do.',
+  })
+  @ApiOkResponse({ type: HealthCheckResultDto, description: 'Alive.' })
   @HealthCheck()
   live(): Promise<HealthCheckResult> {
     return this.health.check([
@@ -40,6 +58,12 @@ export class HealthController {
   }
 
   @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness probe',
+    description: 'Unauthenticated. The rule of /health, in the terminus format with per-indicator details.',
+  })
+  @ApiOkResponse({ type: HealthCheckResultDto, description: 'Ready.' })
+  @ApiServiceUnavailableResponse({ type: HealthCheckResultDto, description: 'Not ready.' })
   @HealthCheck()
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {

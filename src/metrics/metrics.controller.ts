@@ -1,4 +1,5 @@
 import { Controller, Get, Optional, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { TokenService } from '../token/token.service';
 import { MetricsService } from './metrics.service';
@@ -8,6 +9,7 @@ import { MetricsService } from './metrics.service';
  * or tokens, but AppIDs and traffic figures, so keep it on the internal network (do not route it publicly).
  */
 @Controller('metrics')
+@ApiTags('metrics')
 export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
@@ -15,6 +17,14 @@ export class MetricsController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'Prometheus metrics',
+    description:
+      'Unauthenticated text exposition: no secrets or tokens, but AppIDs and traffic figures — scrape it on the ' +
+      'internal network. Counters are per process.',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text format 0.0.4.', schema: { type: 'string' } })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     // the token gauges are read at scrape time, so token reads themselves do no metrics work
     if (this.tokens) this.metrics.setTokenGauges(await this.tokens.describeAccounts());
