@@ -1,6 +1,7 @@
 import type { OpenAPIObject, OperationObject, ParameterObject, PathItemObject } from '@nestjs/swagger';
 import { ERROR_DESCRIPTIONS } from './api-error-responses.decorator';
 import { ADMIN_KEY_SCHEME } from './openapi.constants';
+import { GATEWAY_PATH_PREFIXES } from '../api/gateway/gateway.constants';
 
 const ERROR_REF = { $ref: '#/components/schemas/ErrorResponse' };
 const WECHAT_ERROR_REF = { $ref: '#/components/schemas/WechatError' };
@@ -84,11 +85,15 @@ function gatewayOperation(method: 'get' | 'post' | 'head'): OperationObject {
   return operation;
 }
 
-function passThroughOperation(method: 'get' | 'post'): OperationObject {
+function passThroughOperation(prefix: string, method: 'get' | 'post'): OperationObject {
+  const family = prefix.replace(/\//g, '');
   return {
     tags: ['compat'],
-    operationId: `cgiBinPassThrough_${method}`,
-    summary: `SDK pass-through: any other /cgi-bin/* call (${method.toUpperCase()})`,
+    operationId: `${family.replace(/[-_](.)/g, (_m, c: string) => c.toUpperCase())}PassThrough_${method}`,
+    summary:
+      prefix === '/cgi-bin/'
+        ? `SDK pass-through: any other /cgi-bin/* call (${method.toUpperCase()})`
+        : `SDK pass-through: ${prefix}* calls (${method.toUpperCase()})`,
     description:
       'For SDKs whose API host is the hub. A call carrying an access_token the hub handed out is forwarded to ' +
       "WeChat with the account's current token (a stale one is swapped, token errors are repaired once). An " +
@@ -99,9 +104,9 @@ function passThroughOperation(method: 'get' | 'post'): OperationObject {
         name: 'wechatPath',
         in: 'path',
         required: true,
-        description: 'The rest of the /cgi-bin/ path, slashes included (e.g. `menu/get`).',
+        description: `The rest of the ${prefix} path, slashes included.`,
         schema: { type: 'string' },
-        example: 'menu/get',
+        example: prefix === '/cgi-bin/' ? 'menu/get' : 'getusersummary',
       },
       {
         name: 'access_token',
@@ -231,7 +236,8 @@ function callbackPathItem(): PathItemObject {
 }
 
 /**
- * Adds what Swagger cannot see or describe from decorators: the gateway and the `/cgi-bin/*` pass-through,
+ * Adds what Swagger cannot see or describe from decorators: the gateway and the SDK pass-through (`/cgi-bin/*`
+ * and the other API families of GATEWAY_PATH_PREFIXES),
  * raw Fastify routes (see GatewayRoutes), and the WeChat callback, whose controller belongs to the callback
  * plane and whose scanned entry would describe WeChat's query as a client API.
  */
@@ -241,9 +247,11 @@ export function addRawRoutes(document: OpenAPIObject): void {
     post: gatewayOperation('post'),
     head: gatewayOperation('head'),
   };
-  document.paths['/cgi-bin/{wechatPath}'] = {
-    get: passThroughOperation('get'),
-    post: passThroughOperation('post'),
-  };
+  for (const prefix of GATEWAY_PATH_PREFIXES) {
+    document.paths[`${prefix}{wechatPath}`] = {
+      get: passThroughOperation(prefix, 'get'),
+      post: passThroughOperation(prefix, 'post'),
+    };
+  }
   document.paths['/wechat/{appId}'] = callbackPathItem();
 }
