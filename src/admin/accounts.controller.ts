@@ -8,9 +8,12 @@ import {
   Param,
   Post,
   Query,
+  Req,
   UseGuards,
 } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { AccountsDiff } from '../accounts/account-diff';
+import { requestActor } from '../audit/request-actor';
 import { ConfigError } from '../config/config-error';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
@@ -34,9 +37,9 @@ export class AccountsController {
    */
   @Post('reload')
   @HttpCode(200)
-  async reload(): Promise<AccountsDiff> {
+  async reload(@Req() request: FastifyRequest): Promise<AccountsDiff> {
     try {
-      return await this.reloader.reload();
+      return await this.reloader.reload(requestActor(request));
     } catch (error) {
       if (error instanceof ConfigError)
         throw new BadRequestException(`accounts not reloaded: ${error.problems.join('; ')}`);
@@ -61,8 +64,13 @@ export class AccountsController {
   async invalid(
     @Param('appId') appId: string,
     @Body() body: InvalidTokenReportDto,
+    @Req() request: FastifyRequest,
   ): Promise<TokenResponse & { outcome: string }> {
-    const { token, outcome } = await this.tokens.reportInvalidWithOutcome(appId, body.access_token);
+    const { token, outcome } = await this.tokens.reportInvalidWithOutcome(
+      appId,
+      body.access_token,
+      requestActor(request),
+    );
     return { ...tokenResponse(token), outcome };
   }
 
@@ -96,7 +104,7 @@ export class AccountsController {
   /** Operator's forced refresh; spends the daily force budget (429 when spent or too soon). */
   @Post(':appId/token/refresh')
   @HttpCode(200)
-  async refresh(@Param('appId') appId: string): Promise<TokenResponse> {
-    return tokenResponse(await this.tokens.forceRefresh(appId));
+  async refresh(@Param('appId') appId: string, @Req() request: FastifyRequest): Promise<TokenResponse> {
+    return tokenResponse(await this.tokens.forceRefresh(appId, requestActor(request)));
   }
 }

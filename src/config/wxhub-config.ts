@@ -49,6 +49,21 @@ export interface WxhubConfig {
   trustProxy: TrustProxy;
   callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
+  audit: { maxEntries: number };
+  throttle: ThrottleConfig;
+}
+
+/**
+ * Rate limits: requests allowed per client per window (0 = no limit). Token reads, callbacks and the gateway's
+ * traffic are never limited.
+ */
+export interface ThrottleConfig {
+  windowSeconds: number;
+  forceRefresh: number;
+  invalidReports: number;
+  reload: number;
+  auditReads: number;
+  failedAuth: number;
 }
 
 const hostPortList = /^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/;
@@ -91,6 +106,13 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(['true', 'false']) WECHAT_SANDBOX?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) SANDBOX_PORT?: number;
   @IsOptional() @IsInt() @Min(60) @Max(7200) SANDBOX_TOKEN_LIFETIME_SECONDS?: number;
+  @IsOptional() @IsInt() @Min(10) @Max(1_000_000) AUDIT_MAX_ENTRIES?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(3600) THROTTLE_WINDOW_SECONDS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_FORCE_REFRESH_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_INVALID_REPORT_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_RELOAD_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_AUDIT_READ_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_FAILED_AUTH_LIMIT?: number;
 }
 
 const integerVariables = new Set([
@@ -106,6 +128,13 @@ const integerVariables = new Set([
   'CALLBACK_DEDUPE_TTL_SECONDS',
   'SANDBOX_PORT',
   'SANDBOX_TOKEN_LIFETIME_SECONDS',
+  'AUDIT_MAX_ENTRIES',
+  'THROTTLE_WINDOW_SECONDS',
+  'THROTTLE_FORCE_REFRESH_LIMIT',
+  'THROTTLE_INVALID_REPORT_LIMIT',
+  'THROTTLE_RELOAD_LIMIT',
+  'THROTTLE_AUDIT_READ_LIMIT',
+  'THROTTLE_FAILED_AUTH_LIMIT',
 ]);
 
 function flatten(errors: ValidationError[], path: string): string[] {
@@ -324,6 +353,15 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
       enabled: sandboxEnabled,
       port: env.SANDBOX_PORT ?? 0,
       tokenLifetimeSeconds: env.SANDBOX_TOKEN_LIFETIME_SECONDS ?? 7200,
+    },
+    audit: { maxEntries: env.AUDIT_MAX_ENTRIES ?? 10_000 },
+    throttle: {
+      windowSeconds: env.THROTTLE_WINDOW_SECONDS ?? 60,
+      forceRefresh: env.THROTTLE_FORCE_REFRESH_LIMIT ?? 5,
+      invalidReports: env.THROTTLE_INVALID_REPORT_LIMIT ?? 60,
+      reload: env.THROTTLE_RELOAD_LIMIT ?? 6,
+      auditReads: env.THROTTLE_AUDIT_READ_LIMIT ?? 60,
+      failedAuth: env.THROTTLE_FAILED_AUTH_LIMIT ?? 20,
     },
   };
 }
