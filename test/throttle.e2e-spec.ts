@@ -158,6 +158,9 @@ describe('rate limits shared by two hubs', () => {
         hubs.map((hub) => getJson(`${hub.url}/api/v1/accounts/${APP}/token`, auth(KEY2))),
       );
       expect(reads.map((r) => r.status)).toEqual([200, 200]);
+      const auditRead = await getJson<ErrorBody>(`${hubs[1]!.url}/api/v1/audit`, auth(KEY2));
+      expect(auditRead.status).toBe(503);
+      expect(auditRead.body.message).toMatch(/^the audit log cannot be read now/);
       await delay(1_200); // the unanswered audit writes time out
       expect(await metric(hubs[0]!, 'wxhub_throttle_store_failures_total')).toBeGreaterThanOrEqual(1);
       expect(await metric(hubs[0]!, 'wxhub_audit_write_failures_total')).toBeGreaterThanOrEqual(1);
