@@ -165,6 +165,29 @@ describe('audit log shared by two hubs', () => {
       expect(text).not.toContain(secret);
   });
 
+  it('a report that fails at WeChat is recorded as failed with its errcode and rid', async () => {
+    const current = await getJson<{ access_token: string }>(
+      `${hubA.url}/api/v1/accounts/${APP}/token`,
+      auth(KEY1),
+    );
+    await postJson(`${sim.url}/sandbox/faults`, { kind: 'busy', paths: ['/cgi-bin/stable_token'], times: 1 });
+    const failed = await postJson(
+      `${hubA.url}/api/v1/accounts/${APP}/token/invalid`,
+      { access_token: current.body.access_token },
+      auth(KEY1),
+    );
+    expect(failed.status).toBe(503);
+
+    const [entry] = await auditUntil(hubB, `?action=token.invalid_report&limit=1`, 1);
+    expect(entry).toMatchObject({
+      actor: fingerprint(KEY1),
+      result: 'failed',
+      errcode: -1,
+      rid: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/),
+      reason: expect.stringMatching(/busy/),
+    });
+  });
+
   it("every clear_quota — gateway, SDK pass-through, API client v1 and v2 — is audited with its actor, and a refusal with WeChat's errcode and rid", async () => {
     const token = await getJson<{ access_token: string }>(
       `${hubB.url}/api/v1/accounts/${APP}/token`,
