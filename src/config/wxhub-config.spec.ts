@@ -548,9 +548,9 @@ describe('audit log and rate limits', () => {
     expect(config.throttle).toEqual({
       windowSeconds: 60,
       forceRefresh: 5,
-      invalidReports: 60,
+      invalidReports: 600,
       reload: 6,
-      auditReads: 60,
+      auditReads: 120,
       failedAuth: 20,
     });
   });

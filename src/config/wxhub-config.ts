@@ -358,9 +358,9 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     throttle: {
       windowSeconds: env.THROTTLE_WINDOW_SECONDS ?? 60,
       forceRefresh: env.THROTTLE_FORCE_REFRESH_LIMIT ?? 5,
-      invalidReports: env.THROTTLE_INVALID_REPORT_LIMIT ?? 60,
+      invalidReports: env.THROTTLE_INVALID_REPORT_LIMIT ?? 600,
       reload: env.THROTTLE_RELOAD_LIMIT ?? 6,
-      auditReads: env.THROTTLE_AUDIT_READ_LIMIT ?? 60,
+      auditReads: env.THROTTLE_AUDIT_READ_LIMIT ?? 120,
       failedAuth: env.THROTTLE_FAILED_AUTH_LIMIT ?? 20,
     },
   };

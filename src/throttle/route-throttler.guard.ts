@@ -22,7 +22,10 @@ import {
 /** The named limit of the route `context` handles, if it has one (LIMITED_ROUTES). */
 export function routeLimit(context: ExecutionContext): ThrottleName | undefined {
   const request = context.switchToHttp().getRequest<FastifyRequest>();
-  return LIMITED_ROUTES.get(`${request.method} ${request.routeOptions?.url ?? ''}`);
+  const route = request.routeOptions?.url ?? '';
+  // a host app may mount everything under a global prefix
+  const at = route.indexOf('/api/v1/');
+  return at < 0 ? undefined : LIMITED_ROUTES.get(`${request.method} ${route.slice(at)}`);
 }
 
 /**
