@@ -195,6 +195,8 @@ describe('rate limits shared by two hubs', () => {
       `${hubs[0]!.url}/cgi-bin/token?grant_type=client_credential&appid=${APP}&secret=${SECRET}`,
     );
     expect(sdk.body.errcode).toBe(45011);
+    for (const hub of hubs)
+      expect(await metric(hub, 'wxhub_throttled_total{limit="failed-auth"}')).toBeGreaterThanOrEqual(1);
 
     await delay(WINDOW_S * 1000 + 300);
     for (const hub of hubs)

@@ -1,5 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { RateLimiter } from '../throttle/rate-limiter';
+import type { Counter } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service';
+import { RateLimiter, throttledCounter } from '../throttle/rate-limiter';
 
 const DEFAULT_WINDOW_MS = 60_000;
 const DEFAULT_MAX_FAILURES = 20;
@@ -22,10 +24,15 @@ export class FailedAuthLimiter {
   private readonly blockedUntil = new Map<string, number>();
   private readonly windowMs: number;
   private readonly maxFailures: number;
+  private readonly refused: Counter<'limit'> | undefined;
 
-  constructor(@Optional() private readonly shared?: RateLimiter) {
+  constructor(
+    @Optional() private readonly shared?: RateLimiter,
+    @Optional() metrics?: MetricsService,
+  ) {
     this.windowMs = shared ? shared.windowSeconds * 1000 : DEFAULT_WINDOW_MS;
     this.maxFailures = shared ? shared.limitOf('failed-auth') : DEFAULT_MAX_FAILURES;
+    this.refused = metrics ? throttledCounter(metrics) : undefined;
   }
 
   fail(ip: string): void {
@@ -50,10 +57,14 @@ export class FailedAuthLimiter {
       .catch((error: Error) => this.logger.warn(`failed authentication not counted: ${error.message}`));
   }
 
+  /** Whether `ip` is refused now (counted in `wxhub_throttled_total{limit="failed-auth"}` when it is). */
   blocked(ip: string): boolean {
     const until = this.blockedUntil.get(ip);
     if (until === undefined) return false;
-    if (Date.now() < until) return true;
+    if (Date.now() < until) {
+      this.refused?.labels('failed-auth').inc();
+      return true;
+    }
     this.blockedUntil.delete(ip);
     return false;
   }

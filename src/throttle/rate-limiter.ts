@@ -55,7 +55,8 @@ export class RateLimiter {
       this.windowMs,
       name,
     );
-    if (record.isBlocked) this.refused?.labels(name).inc();
+    // a failed authentication is answered 401 whatever its count: FailedAuthLimiter counts its own refusals
+    if (record.isBlocked && name !== 'failed-auth') this.refused?.labels(name).inc();
     return {
       allowed: !record.isBlocked,
       hits: record.totalHits,
