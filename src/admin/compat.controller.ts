@@ -70,7 +70,7 @@ export class CompatController {
       const actor: AuditActor = { id: 'sdk', ip: request.ip };
       const limited = await this.rateLimiter?.hit('invalid-report', `sdk:${id}@${request.ip}`);
       if (limited && !limited.allowed) {
-        // 45011 (WeChat's per-minute limit): SDKs surface it without retrying, unlike -1 (busy) which they retry
+        // 45011 (WeChat's per-minute limit): SDKs surface it, while they retry -1 (busy) by themselves
         return error(
           45011,
           `api minute-quota reach limit, must slower, retry in ${limited.retryAfterSeconds} s ` +
