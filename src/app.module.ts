@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { ApiModule } from './api/api.module';
+import { AuditModule } from './audit/audit.module';
 import { GatewayModule } from './api/gateway/gateway.module';
 import { WxhubConfigModule, WXHUB_CONFIG } from './config/wxhub-config.module';
 import type { WxhubConfig } from './config/wxhub-config';
@@ -8,6 +9,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SandboxDemoHandlers } from './sandbox/sandbox-demo-handlers';
 import { SandboxModule, SandboxRuntime } from './sandbox/sandbox.module';
+import { ThrottleModule } from './throttle/throttle.module';
 import { TokenModule } from './token/token.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 
@@ -16,6 +18,8 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
   imports: [
     WxhubConfigModule,
     MetricsModule,
+    AuditModule,
+    ThrottleModule,
     SandboxModule,
     TokenModule.forRootAsync({
       isGlobal: true,

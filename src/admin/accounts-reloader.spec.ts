@@ -24,7 +24,7 @@ function setup(env: NodeJS.ProcessEnv) {
   const config: WxhubConfig = loadWxhubConfig(env);
   const registry = new AccountRegistry(config.accounts);
   const scheduler = { track: jest.fn(), untrack: jest.fn() };
-  const tokens = { forget: jest.fn() };
+  const tokens = { forget: jest.fn(), accountChanged: jest.fn() };
   const reloader = new AccountsReloader(
     config,
     registry,
@@ -42,7 +42,7 @@ describe('AccountsReloader', () => {
     process.env = { ...saved };
   });
 
-  it('swaps the registry, plans tokens for added accounts and stops removed ones without touching changed ones', async () => {
+  it('swaps the registry, plans tokens for added accounts, stops removed ones and re-plans changed ones afresh', async () => {
     const { registry, scheduler, tokens, reloader } = setup({
       WECHAT_SANDBOX: 'false',
       WECHAT_ACCOUNTS: JSON.stringify(accounts(A, B)),
@@ -57,6 +57,8 @@ describe('AccountsReloader', () => {
     expect(scheduler.track.mock.calls).toEqual([[C.appId]]);
     expect(scheduler.untrack.mock.calls).toEqual([[B.appId]]);
     expect(tokens.forget.mock.calls).toEqual([[B.appId]]);
+    // a changed account drops the backoff of its old settings; its stored token is kept
+    expect(tokens.accountChanged.mock.calls).toEqual([[A.appId]]);
   });
 
   it('changes nothing and throws the ConfigError when the new accounts are invalid', async () => {

@@ -1,8 +1,10 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { AccountConfig } from '../accounts/account-config';
 import { diffAccounts, type AccountsDiff } from '../accounts/account-diff';
 import { AccountRegistry } from '../accounts/account-registry';
+import { INTERNAL_ACTOR, type AuditActor } from '../audit/audit-entry';
+import { AuditLog } from '../audit/audit-log.service';
 import { ConfigError } from '../config/config-error';
 import { InjectWxhubConfig } from '../config/wxhub-config.module';
 import { loadAccounts, type WxhubConfig } from '../config/wxhub-config';
@@ -15,6 +17,7 @@ const POLL_INTERVAL_MS = 1_000;
 const DEBOUNCE_MS = 300;
 /** WeChat rotates a stable token only in its last 5 minutes (the same rule as the boot-time check). */
 const STABLE_ROTATION_WINDOW_SECONDS = 300;
+const FILE_WATCH: AuditActor = Object.freeze({ id: 'file-watch' });
 
 /**
  * Applies a new list of accounts without a restart: `POST /api/v1/accounts/reload`, and every change of
@@ -37,6 +40,7 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     private readonly scheduler: TokenScheduler,
     private readonly tokens: TokenService,
     private readonly sandbox: SandboxRuntime,
+    @Optional() private readonly audit?: AuditLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -62,11 +66,43 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
   /**
    * Re-reads WECHAT_ACCOUNTS / WECHAT_ACCOUNTS_FILE with the boot-time validation and applies the difference.
    * Reloads run one at a time. Throws ConfigError (nothing changed) when the new accounts are not valid.
+   * `actor` (who asked) goes to the audit log: one `accounts.reload` entry, and one `account.added|removed|changed`
+   * entry per account concerned.
    */
-  reload(): Promise<AccountsDiff> {
-    const run = this.queue.then(() => this.apply());
+  reload(actor: AuditActor = INTERNAL_ACTOR): Promise<AccountsDiff> {
+    const run = this.queue
+      .then(() => this.apply())
+      .then(
+        (diff) => {
+          this.auditReload(actor, diff);
+          return diff;
+        },
+        (error: unknown) => {
+          const reason = error instanceof ConfigError ? error.problems.join('; ') : (error as Error).message;
+          void this.audit?.record({ action: 'accounts.reload', actor, result: 'failed', reason });
+          throw error;
+        },
+      );
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private auditReload(actor: AuditActor, diff: AccountsDiff): void {
+    if (!this.audit) return;
+    const { added, removed, changed, unchanged } = diff;
+    void this.audit.record({
+      action: 'accounts.reload',
+      actor,
+      result: 'ok',
+      details: { added, removed, changed, unchanged },
+    });
+    for (const [action, appIds] of [
+      ['account.added', added],
+      ['account.removed', removed],
+      ['account.changed', changed],
+    ] as const) {
+      for (const appId of appIds) void this.audit.record({ action, appId, actor, result: 'ok' });
+    }
   }
 
   private readonly onFileStat = (current: Stats, previous: Stats): void => {
@@ -84,7 +120,7 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       if (this.stopped) return;
-      this.reload().catch((error: unknown) => {
+      this.reload(FILE_WATCH).catch((error: unknown) => {
         const problems = error instanceof ConfigError ? error.problems.join('; ') : (error as Error).message;
         this.logger.warn(
           `WECHAT_ACCOUNTS_FILE changed but was not applied, the accounts are unchanged: ${problems}`,

@@ -8,6 +8,7 @@ import {
   Param,
   Post,
   Query,
+  Req,
   UseGuards,
 } from '@nestjs/common';
 import {
@@ -19,7 +20,9 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import type { AccountsDiff } from '../accounts/account-diff';
+import { requestActor } from '../audit/request-actor';
 import { ConfigError } from '../config/config-error';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
@@ -69,9 +72,9 @@ export class AccountsController {
     400: 'The accounts are not valid (the message lists the problems); nothing changed.',
   })
   @HttpCode(200)
-  async reload(): Promise<AccountsDiff> {
+  async reload(@Req() request: FastifyRequest): Promise<AccountsDiff> {
     try {
-      return await this.reloader.reload();
+      return await this.reloader.reload(requestActor(request));
     } catch (error) {
       if (error instanceof ConfigError)
         throw new BadRequestException(`accounts not reloaded: ${error.problems.join('; ')}`);
@@ -128,8 +131,13 @@ export class AccountsController {
   async invalid(
     @Param('appId') appId: string,
     @Body() body: InvalidTokenReportDto,
+    @Req() request: FastifyRequest,
   ): Promise<TokenResponse & { outcome: string }> {
-    const { token, outcome } = await this.tokens.reportInvalidWithOutcome(appId, body.access_token);
+    const { token, outcome } = await this.tokens.reportInvalidWithOutcome(
+      appId,
+      body.access_token,
+      requestActor(request),
+    );
     return { ...tokenResponse(token), outcome };
   }
 
@@ -203,7 +211,7 @@ export class AccountsController {
     429: 'Force budget spent or the last force refresh too recent (see `Retry-After`), or too many failed authentications.',
   })
   @HttpCode(200)
-  async refresh(@Param('appId') appId: string): Promise<TokenResponse> {
-    return tokenResponse(await this.tokens.forceRefresh(appId));
+  async refresh(@Param('appId') appId: string, @Req() request: FastifyRequest): Promise<TokenResponse> {
+    return tokenResponse(await this.tokens.forceRefresh(appId, requestActor(request)));
   }
 }

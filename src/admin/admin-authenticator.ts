@@ -16,6 +16,11 @@ function digest(text: string): Buffer {
   return hash('sha256', text, 'buffer');
 }
 
+/** How a key is named in the audit log and the rate limits: `key#` + the first 8 hex digits of its SHA-256. */
+export function apiKeyId(key: string): string {
+  return `key#${digest(key).toString('hex').slice(0, 8)}`;
+}
+
 /**
  * The API-key check shared by the admin API and the HTTP gateway: the caller's address must be in
  * ADMIN_ALLOWED_IPS (403), must not have failed too often (429), then carry one of ADMIN_API_KEYS as a bearer
@@ -25,22 +30,22 @@ function digest(text: string): Buffer {
  */
 @Injectable()
 export class AdminAuthenticator {
-  private readonly keys: Buffer[];
+  private readonly keys: { digest: Buffer; id: string }[];
   private readonly allowList: BlockList | null;
 
   constructor(
     @InjectWxhubConfig() config: WxhubConfig,
     private readonly limiter: FailedAuthLimiter,
   ) {
-    this.keys = config.admin.apiKeys.map(digest);
+    this.keys = config.admin.apiKeys.map((key) => ({ digest: digest(key), id: apiKeyId(key) }));
     this.allowList = config.admin.allowedIps.length ? parseCidrList(config.admin.allowedIps) : null;
   }
 
   /**
-   * Throws ForbiddenException, HttpException(429) or UnauthorizedException; returns when the caller may pass.
-   * `surface` names what is refused in messages ("the admin API", "the gateway").
+   * Throws ForbiddenException, HttpException(429) or UnauthorizedException; returns the key's id (`key#…`, see
+   * apiKeyId) when the caller may pass. `surface` names what is refused in messages ("the admin API", "the gateway").
    */
-  authenticate(ip: string, authorization: string | undefined, surface = 'the admin API'): void {
+  authenticate(ip: string, authorization: string | undefined, surface = 'the admin API'): string {
     if (this.allowList && !ipAllowed(this.allowList, ip)) {
       throw new ForbiddenException(`address ${ip} is not allowed to use ${surface}`);
     }
@@ -56,11 +61,12 @@ export class AdminAuthenticator {
       throw new UnauthorizedException('missing "Authorization: Bearer <key>" header');
     }
     const presented = digest(match[1]);
-    let ok = false;
-    for (const key of this.keys) ok = timingSafeEqual(key, presented) || ok;
-    if (!ok) {
+    let id: string | undefined;
+    for (const key of this.keys) if (timingSafeEqual(key.digest, presented)) id ??= key.id;
+    if (id === undefined) {
       this.limiter.fail(ip);
       throw new UnauthorizedException('invalid API key');
     }
+    return id;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Optional, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBody,
   ApiExtraModels,
@@ -11,6 +11,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../accounts/account-registry';
+import type { AuditActor } from '../audit/audit-entry';
+import { AuditLog } from '../audit/audit-log.service';
+import { RateLimiter } from '../throttle/rate-limiter';
 import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
 import { TokenService, type AccessToken } from '../token/token.service';
 import { WechatErrorDto } from '../docs/error-response.dto';
@@ -50,6 +53,8 @@ export class CompatController {
     private readonly tokens: TokenService,
     private readonly accounts: AccountRegistry,
     private readonly limiter: FailedAuthLimiter,
+    @Optional() private readonly rateLimiter?: RateLimiter,
+    @Optional() private readonly audit?: AuditLog,
   ) {}
 
   @Get('token')
@@ -118,9 +123,29 @@ export class CompatController {
     if (denied) return denied;
     const id = appId as string;
     if (force === true) {
+      const actor: AuditActor = { id: 'sdk', ip: request.ip };
+      const limited = await this.rateLimiter?.hit('invalid-report', `sdk:${id}@${request.ip}`);
+      if (limited && !limited.allowed) {
+        // 45011 (WeChat's per-minute limit): SDKs surface it, while they retry -1 (busy) by themselves
+        return error(
+          45011,
+          `api minute-quota reach limit, must slower, retry in ${limited.retryAfterSeconds} s ` +
+            `(wxhub: at most ${limited.limit} force_refresh per ${this.rateLimiter!.windowSeconds} s)`,
+        );
+      }
       return this.serve(async () => {
         const current = await this.tokens.peek(id);
-        return current ? this.tokens.reportInvalid(id, current.value) : this.tokens.getToken(id);
+        if (current) return this.tokens.reportInvalid(id, current.value, actor);
+        const token = await this.tokens.getToken(id);
+        void this.audit?.record({
+          action: 'token.invalid_report',
+          appId: id,
+          actor,
+          result: 'ok',
+          reason: 'no live token was held; fetched one',
+          version: token.version,
+        });
+        return token;
       });
     }
     return this.serve(() => this.tokens.getToken(id));

@@ -1,7 +1,8 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { PassThrough, Readable } from 'node:stream';
 import { errors as undiciErrors, Pool } from 'undici';
 import { AccountRegistry } from '../accounts/account-registry';
+import { AuditLog } from '../audit/audit-log.service';
 import { TokenService } from '../token/token.service';
 import { InjectApiOptions } from './api.constants';
 import type { ResolvedApiOptions } from './api-options';
@@ -117,6 +118,7 @@ export class WechatApiClient implements OnModuleDestroy {
     private readonly tokens: TokenService,
     accounts: AccountRegistry,
     @InjectApiOptions() private readonly options: ResolvedApiOptions,
+    @Optional() audit?: AuditLog,
   ) {
     const url = new URL(options.apiBaseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -135,7 +137,7 @@ export class WechatApiClient implements OnModuleDestroy {
     this.media = new MediaApi(this);
     this.material = new MaterialApi(this);
     this.shorten = new ShortenApi(this);
-    this.misc = new MiscApi(this, accounts);
+    this.misc = new MiscApi(this, accounts, audit);
   }
 
   async onModuleDestroy(): Promise<void> {

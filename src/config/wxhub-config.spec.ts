@@ -555,3 +555,59 @@ describe('DOCS_ENABLED', () => {
     expect(error.problems).toEqual([expect.stringMatching(/^DOCS_ENABLED /)]);
   });
 });
+
+describe('audit log and rate limits', () => {
+  it('defaults to a 10 000-entry audit log and per-minute limits', () => {
+    const config = loadWxhubConfig({});
+
+    expect(config.audit).toEqual({ maxEntries: 10_000 });
+    expect(config.throttle).toEqual({
+      windowSeconds: 60,
+      forceRefresh: 5,
+      invalidReports: 600,
+      reload: 6,
+      auditReads: 120,
+      failedAuth: 20,
+    });
+  });
+
+  it('reads AUDIT_MAX_ENTRIES and THROTTLE_*; 0 turns a limit off', () => {
+    const config = loadWxhubConfig({
+      AUDIT_MAX_ENTRIES: '500',
+      THROTTLE_WINDOW_SECONDS: '10',
+      THROTTLE_FORCE_REFRESH_LIMIT: '0',
+      THROTTLE_INVALID_REPORT_LIMIT: '100',
+      THROTTLE_RELOAD_LIMIT: '2',
+      THROTTLE_AUDIT_READ_LIMIT: '30',
+      THROTTLE_FAILED_AUTH_LIMIT: '5',
+    });
+
+    expect(config.audit.maxEntries).toBe(500);
+    expect(config.throttle).toEqual({
+      windowSeconds: 10,
+      forceRefresh: 0,
+      invalidReports: 100,
+      reload: 2,
+      auditReads: 30,
+      failedAuth: 5,
+    });
+  });
+
+  it('names each bad value', () => {
+    const error = configError(() =>
+      loadWxhubConfig({
+        AUDIT_MAX_ENTRIES: '5',
+        THROTTLE_WINDOW_SECONDS: '0',
+        THROTTLE_RELOAD_LIMIT: 'many',
+        THROTTLE_FAILED_AUTH_LIMIT: '-1',
+      }),
+    );
+
+    expect(error.problems).toEqual([
+      'THROTTLE_RELOAD_LIMIT must be a whole number',
+      'AUDIT_MAX_ENTRIES must not be less than 10',
+      'THROTTLE_WINDOW_SECONDS must not be less than 1',
+      'THROTTLE_FAILED_AUTH_LIMIT must not be less than 0',
+    ]);
+  });
+});

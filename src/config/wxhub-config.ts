@@ -51,6 +51,21 @@ export interface WxhubConfig {
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
   /** OpenAPI document and Swagger UI at `/docs` (DOCS_ENABLED, default true: the document holds no secret). */
   docs: { enabled: boolean };
+  audit: { maxEntries: number };
+  throttle: ThrottleConfig;
+}
+
+/**
+ * Rate limits: requests allowed per client per window (0 = no limit). Token reads, callbacks and the gateway's
+ * traffic are never limited.
+ */
+export interface ThrottleConfig {
+  windowSeconds: number;
+  forceRefresh: number;
+  invalidReports: number;
+  reload: number;
+  auditReads: number;
+  failedAuth: number;
 }
 
 const hostPortList = /^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/;
@@ -94,6 +109,13 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(0) @Max(65535) SANDBOX_PORT?: number;
   @IsOptional() @IsInt() @Min(60) @Max(7200) SANDBOX_TOKEN_LIFETIME_SECONDS?: number;
   @IsOptional() @IsIn(['true', 'false']) DOCS_ENABLED?: string;
+  @IsOptional() @IsInt() @Min(10) @Max(1_000_000) AUDIT_MAX_ENTRIES?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(3600) THROTTLE_WINDOW_SECONDS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_FORCE_REFRESH_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_INVALID_REPORT_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_RELOAD_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_AUDIT_READ_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_FAILED_AUTH_LIMIT?: number;
 }
 
 const integerVariables = new Set([
@@ -109,6 +131,13 @@ const integerVariables = new Set([
   'CALLBACK_DEDUPE_TTL_SECONDS',
   'SANDBOX_PORT',
   'SANDBOX_TOKEN_LIFETIME_SECONDS',
+  'AUDIT_MAX_ENTRIES',
+  'THROTTLE_WINDOW_SECONDS',
+  'THROTTLE_FORCE_REFRESH_LIMIT',
+  'THROTTLE_INVALID_REPORT_LIMIT',
+  'THROTTLE_RELOAD_LIMIT',
+  'THROTTLE_AUDIT_READ_LIMIT',
+  'THROTTLE_FAILED_AUTH_LIMIT',
 ]);
 
 function flatten(errors: ValidationError[], path: string): string[] {
@@ -329,5 +358,14 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
       tokenLifetimeSeconds: env.SANDBOX_TOKEN_LIFETIME_SECONDS ?? 7200,
     },
     docs: { enabled: env.DOCS_ENABLED !== 'false' },
+    audit: { maxEntries: env.AUDIT_MAX_ENTRIES ?? 10_000 },
+    throttle: {
+      windowSeconds: env.THROTTLE_WINDOW_SECONDS ?? 60,
+      forceRefresh: env.THROTTLE_FORCE_REFRESH_LIMIT ?? 5,
+      invalidReports: env.THROTTLE_INVALID_REPORT_LIMIT ?? 600,
+      reload: env.THROTTLE_RELOAD_LIMIT ?? 6,
+      auditReads: env.THROTTLE_AUDIT_READ_LIMIT ?? 120,
+      failedAuth: env.THROTTLE_FAILED_AUTH_LIMIT ?? 20,
+    },
   };
 }

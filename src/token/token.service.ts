@@ -1,5 +1,8 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { AccountRegistry } from '../accounts/account-registry';
+import { auditFailure, REPORT_AUDIT } from '../audit/token-audit';
+import type { AuditActor } from '../audit/audit-entry';
+import { AuditLog } from '../audit/audit-log.service';
 import { chinaDay } from '../common/time';
 import type { CredentialRecord, TokenStore } from '../store/token-store';
 import { FORCE_COUNTER } from '../store/token-store';
@@ -74,6 +77,7 @@ export class TokenService implements OnModuleDestroy {
     private readonly accounts: AccountRegistry,
     private readonly scheduler: TokenScheduler,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
+    @Optional() private readonly audit?: AuditLog,
   ) {
     this.unsubscribe = store.onChange((change) => {
       const entry = this.l1.get(change.appId);
@@ -106,31 +110,68 @@ export class TokenService implements OnModuleDestroy {
   /**
    * A caller saw 40001/40014/42001 with `token`. Refreshes only if it is still the current token
    * (compare-and-refresh; concurrent reports of one token share one refresh) and returns the token to use now.
+   * `actor` names the caller in the audit log (default `internal`).
    */
-  async reportInvalid(appId: string, token: string): Promise<AccessToken> {
-    return (await this.reportInvalidWithOutcome(appId, token)).token;
+  async reportInvalid(appId: string, token: string, actor?: AuditActor): Promise<AccessToken> {
+    return (await this.reportInvalidWithOutcome(appId, token, actor)).token;
   }
 
   /** reportInvalid, also telling what the report led to. */
   async reportInvalidWithOutcome(
     appId: string,
     token: string,
+    actor?: AuditActor,
   ): Promise<{ token: AccessToken; outcome: RefreshOutcome }> {
     this.accounts.getOrThrow(appId);
     const entry = this.l1.get(appId);
     if (entry && entry.record.value === token) entry.checkedUntil = 0;
-    const result = await this.refresher.refresh(appId, { kind: 'invalid', token });
+    const startedAt = Date.now();
+    let result;
+    try {
+      result = await this.refresher.refresh(appId, { kind: 'invalid', token });
+    } catch (error) {
+      this.recordAudit(
+        auditFailure('token.invalid_report', appId, actor, error, this.failureSince(appId, startedAt)),
+      );
+      throw error;
+    }
     if (result.outcome === 'stale-report') this.count(appId, COUNTERS.reportsStale);
+    const audit = REPORT_AUDIT[result.outcome];
+    this.recordAudit({
+      action: 'token.invalid_report',
+      appId,
+      actor,
+      result: 'ok',
+      reason: audit.reason,
+      version: audit.refreshed ? result.record.version : undefined,
+      details: { outcome: result.outcome },
+    });
     return { token: this.remember(appId, result.record).token, outcome: result.outcome };
   }
 
   /**
    * An operator's forced refresh: spends one of the account's daily force refreshes (20 a day, 30 s apart).
-   * Throws ForceRefreshRefusedError when the budget or spacing forbids it.
+   * Throws ForceRefreshRefusedError when the budget or spacing forbids it. `actor` names the operator in the audit log.
    */
-  async forceRefresh(appId: string): Promise<AccessToken> {
+  async forceRefresh(appId: string, actor?: AuditActor): Promise<AccessToken> {
     this.accounts.getOrThrow(appId);
-    const result = await this.refresher.refresh(appId, { kind: 'force' });
+    const startedAt = Date.now();
+    let result;
+    try {
+      result = await this.refresher.refresh(appId, { kind: 'force' });
+    } catch (error) {
+      this.recordAudit(
+        auditFailure('token.force_refresh', appId, actor, error, this.failureSince(appId, startedAt)),
+      );
+      throw error;
+    }
+    this.recordAudit({
+      action: 'token.force_refresh',
+      appId,
+      actor,
+      result: 'ok',
+      version: result.record.version,
+    });
     return this.remember(appId, result.record).token;
   }
 
@@ -330,6 +371,17 @@ export class TokenService implements OnModuleDestroy {
 
   private refreshInBackground(appId: string): void {
     this.refresher.refresh(appId, { kind: 'expiring' }).catch(() => undefined);
+  }
+
+  private recordAudit(event: Parameters<AuditLog['record']>[0]): void {
+    // never awaited: the audit log never delays or fails the operation it records
+    void this.audit?.record(event);
+  }
+
+  /** WeChat's errmsg (it carries the rid) of a token call that failed during this operation. */
+  private failureSince(appId: string, startedAt: number): string | undefined {
+    const failure = this.refresher.failureOf(appId);
+    return failure && failure.at >= startedAt ? failure.error.errmsg : undefined;
   }
 
   private count(appId: string, field: string): void {

@@ -1,4 +1,6 @@
 import type { AccountRegistry } from '../../accounts/account-registry';
+import type { AuditLog } from '../../audit/audit-log.service';
+import { WechatApiError } from '../errors/wechat-api.error';
 import type { WechatApiClient } from '../wechat-api-client';
 
 /** `callback/check` actions: DNS resolution, ping, or both. */
@@ -39,6 +41,7 @@ export class MiscApi {
   constructor(
     private readonly client: WechatApiClient,
     private readonly accounts: AccountRegistry,
+    private readonly audit?: AuditLog,
   ) {}
 
   /** `GET /cgi-bin/getcallbackip`: the addresses WeChat calls our callback URL from. */
@@ -79,12 +82,14 @@ export class MiscApi {
    * 10 resets a month per account (shared with the console and {@link clearQuotaWithSecret}); 48006 after that.
    */
   async clearQuota(appId: string): Promise<void> {
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/clear_quota',
-      json: { appid: appId },
-      retryBusy: false,
-    });
+    await this.audited(appId, 'v1', () =>
+      this.client.request(appId, {
+        method: 'POST',
+        path: '/cgi-bin/clear_quota',
+        json: { appid: appId },
+        retryBusy: false,
+      }),
+    );
   }
 
   /**
@@ -94,14 +99,40 @@ export class MiscApi {
    */
   async clearQuotaWithSecret(appId: string): Promise<void> {
     const { appSecret } = this.accounts.getOrThrow(appId);
-    await this.client.requestWithoutToken({
-      method: 'POST',
-      path: '/cgi-bin/clear_quota/v2',
-      query: { appid: appId, appsecret: appSecret },
-      json: { appid: appId, appsecret: appSecret },
-      retryBusy: false,
-      redact: [appSecret],
-    });
+    await this.audited(appId, 'v2', () =>
+      this.client.requestWithoutToken({
+        method: 'POST',
+        path: '/cgi-bin/clear_quota/v2',
+        query: { appid: appId, appsecret: appSecret },
+        json: { appid: appId, appsecret: appSecret },
+        retryBusy: false,
+        redact: [appSecret],
+      }),
+    );
+  }
+
+  /** Every quota reset goes to the audit log (`quota.clear`, actor `internal`), with WeChat's errcode and rid. */
+  private async audited(appId: string, variant: 'v1' | 'v2', clear: () => Promise<unknown>): Promise<void> {
+    const details = { variant, via: 'client' };
+    try {
+      await clear();
+    } catch (error) {
+      void this.audit?.record(
+        error instanceof WechatApiError
+          ? {
+              action: 'quota.clear',
+              appId,
+              result: 'failed',
+              reason: error.errmsg,
+              errcode: error.errcode,
+              rid: error.rid,
+              details,
+            }
+          : { action: 'quota.clear', appId, result: 'failed', reason: (error as Error).message, details },
+      );
+      throw error;
+    }
+    void this.audit?.record({ action: 'quota.clear', appId, result: 'ok', details });
   }
 
   /**

@@ -1,9 +1,12 @@
 import type { Readable } from 'node:stream';
-import { HttpException, HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../../accounts/account-registry';
 import { AdminAuthenticator } from '../../admin/admin-authenticator';
+import type { AuditActor } from '../../audit/audit-entry';
+import { AuditLog } from '../../audit/audit-log.service';
+import { ridOf } from '../../audit/token-audit';
 import { AccountNotFoundError } from '../../token/errors/account-not-found.error';
 import { TokenUnavailableError } from '../../token/errors/token-unavailable.error';
 import { BodyTooLargeError } from './errors/body-too-large.error';
@@ -33,6 +36,11 @@ const GATEWAY_PREFIX = '/gateway/';
 const FORWARDED_METHODS = new Set(['GET', 'POST', 'HEAD']);
 const DISCARD_TIMEOUT_MS = 10_000;
 const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not latest';
+/** Quota resets (10 a month per account) are audited whichever way they come. */
+const CLEAR_QUOTA_PATHS: ReadonlyMap<string, string> = new Map([
+  ['/cgi-bin/clear_quota', 'v1'],
+  ['/cgi-bin/clear_quota/v2', 'v2'],
+]);
 
 /**
  * The HTTP gateway's two routes, registered straight on Fastify in their own scope, whose only body parser
@@ -57,6 +65,7 @@ export class GatewayRoutes implements OnModuleInit {
     private readonly accounts: AccountRegistry,
     private readonly forwarder: WechatForwarder,
     private readonly servedTokens: ServedTokenIndex,
+    @Optional() private readonly audit?: AuditLog,
   ) {}
 
   onModuleInit(): void {
@@ -85,7 +94,8 @@ export class GatewayRoutes implements OnModuleInit {
 
   private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      this.authenticator.authenticate(request.ip, request.headers.authorization, 'the gateway');
+      const keyId = this.authenticator.authenticate(request.ip, request.headers.authorization, 'the gateway');
+      const actor: AuditActor = { id: `gateway:${keyId}`, ip: request.ip };
       const { appId } = request.params as { appId: string };
       if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
       const [path, query] = splitUrl(request.raw.url ?? '');
@@ -96,7 +106,7 @@ export class GatewayRoutes implements OnModuleInit {
         void reply.header('allow', 'GET, POST');
         return sendError(reply, 405, `WeChat's API takes GET and POST, not ${request.method}`);
       }
-      const answer = await this.forward(request, appId, parseTarget(wechatPath, query));
+      const answer = await this.forward(request, appId, parseTarget(wechatPath, query), actor);
       return sendAnswer(reply, answer);
     } catch (error) {
       if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
@@ -114,7 +124,7 @@ export class GatewayRoutes implements OnModuleInit {
       // the hub is no open proxy: only a token it handed out opens the way, and no upstream call is made otherwise
       const appId = await this.servedTokens.appIdOf(target.accessToken);
       if (appId === undefined) return sendWechat(reply, 40001, INVALID_CREDENTIAL);
-      return sendAnswer(reply, await this.forward(request, appId, target));
+      return sendAnswer(reply, await this.forward(request, appId, target, { id: 'sdk', ip: request.ip }));
     } catch (error) {
       if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
       return this.sendPassThroughError(reply, error);
@@ -125,6 +135,44 @@ export class GatewayRoutes implements OnModuleInit {
     request: FastifyRequest,
     appId: string,
     target: WechatTarget,
+    actor: AuditActor,
+  ): Promise<ForwardAnswer> {
+    const variant = CLEAR_QUOTA_PATHS.get(target.path);
+    if (variant === undefined || !this.audit) return this.forwardCall(request, appId, target, actor);
+    const details = { variant, via: 'gateway' };
+    let answer: ForwardAnswer;
+    try {
+      answer = await this.forwardCall(request, appId, target, actor);
+    } catch (error) {
+      void this.audit.record({
+        action: 'quota.clear',
+        appId,
+        actor,
+        result: 'failed',
+        reason: (error as Error).message,
+        details,
+      });
+      throw error;
+    }
+    const { errcode, errmsg } = wechatAnswerOf(answer.body);
+    void this.audit.record({
+      action: 'quota.clear',
+      appId,
+      actor,
+      result: errcode === 0 || (errcode === undefined && answer.status < 400) ? 'ok' : 'failed',
+      reason: errcode ? errmsg?.replace(/\s*,?\s*rid:.*$/, '') : undefined,
+      errcode: errcode || undefined,
+      rid: ridOf(errmsg),
+      details,
+    });
+    return answer;
+  }
+
+  private async forwardCall(
+    request: FastifyRequest,
+    appId: string,
+    target: WechatTarget,
+    actor: AuditActor,
   ): Promise<ForwardAnswer> {
     const length = request.headers['content-length'];
     const call: ForwardCall = {
@@ -139,6 +187,7 @@ export class GatewayRoutes implements OnModuleInit {
         length === undefined ? undefined : Number(length),
         this.forwarder.limits,
       ),
+      actor,
     };
     return this.forwarder.forward(call);
   }
@@ -182,6 +231,20 @@ export class GatewayRoutes implements OnModuleInit {
     }
     this.logger.error(`pass-through: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
     return sendWechat(reply, -1, 'system error');
+  }
+}
+
+/** WeChat's `{errcode, errmsg}` in an inspected (buffered JSON) answer. */
+function wechatAnswerOf(body: Buffer | Readable): { errcode?: number; errmsg?: string } {
+  if (!Buffer.isBuffer(body) || body.length === 0) return {};
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errcode?: unknown; errmsg?: unknown } | null;
+    return {
+      errcode: typeof parsed?.errcode === 'number' ? parsed.errcode : undefined,
+      errmsg: typeof parsed?.errmsg === 'string' ? parsed.errmsg : undefined,
+    };
+  } catch {
+    return {};
   }
 }
 

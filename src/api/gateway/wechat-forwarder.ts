@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { errors as undiciErrors, Pool, type Dispatcher } from 'undici';
+import type { AuditActor } from '../../audit/audit-entry';
 import { TokenService, type AccessToken } from '../../token/token.service';
 import { BodyTooLargeError } from './errors/body-too-large.error';
 import { UpstreamFailureError } from './errors/upstream-failure.error';
@@ -23,6 +24,8 @@ export interface ForwardCall {
   accept: string | undefined;
   userAgent: string | undefined;
   body: PreparedBody;
+  /** Who the call is made for, named in the audit log when its token has to be repaired. */
+  actor?: AuditActor;
 }
 
 /** WeChat's answer, ready to send back. */
@@ -116,7 +119,7 @@ export class WechatForwarder implements OnModuleDestroy {
     );
     let repaired: AccessToken;
     try {
-      repaired = await this.tokens.reportInvalid(call.appId, token.value);
+      repaired = await this.tokens.reportInvalid(call.appId, token.value, call.actor);
     } catch (error) {
       this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
       return first;

@@ -1,0 +1,4 @@
+import { Inject } from '@nestjs/common';
+import { AuditStore } from './audit-store';
+
+export const InjectAuditStore = (): ParameterDecorator => Inject(AuditStore);
