@@ -1,31 +1,53 @@
-import { ConsoleLogger, type LogLevel as NestLogLevel, ValidationPipe, type Type } from '@nestjs/common';
+import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as NestPinoLogger, type PinoLogger } from 'nestjs-pino';
+import { storage } from 'nestjs-pino/storage';
+import type { Logger as PinoInstance } from 'pino';
 import { DomainErrorFilter } from './common/domain-error.filter';
-import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+import { loadWxhubConfig } from './config/wxhub-config';
+import { logDestination } from './logging/log-destination';
+import { LoggingModule } from './logging/logging.module';
+import { registerRequestLogging, requestLoggingServerOptions } from './logging/request-logging';
+import { createRootLogger } from './logging/root-logger';
+import { SecretScrubber } from './logging/secret-scrubber';
 
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const RANK: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 };
+/** The root of the application createApp builds: logging next to the caller's module. */
+@Module({})
+class WxhubApplicationModule {}
 
 /**
  * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
- * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks.
- * Throws ConfigError (naming each bad field, never a secret) when the configuration is wrong.
+ * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
+ * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
+ * field, never a secret) when the configuration is wrong.
  */
 export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
   const config = loadWxhubConfig(process.env);
-  const adapter = new FastifyAdapter({ trustProxy: config.trustProxy, bodyLimit: BODY_LIMIT_BYTES });
-  const logger = new ConsoleLogger({
-    logLevels: LEVELS.slice(0, RANK[config.logLevel]),
-    json: config.nodeEnv === 'production',
-    prefix: 'wxhub',
+  const scrubber = new SecretScrubber();
+  scrubber.addConfigured({ accounts: config.accounts, apiKeys: config.admin.apiKeys });
+  const pretty = config.nodeEnv !== 'production' && process.stdout.isTTY === true;
+  const logger = createRootLogger(config.logLevel, logDestination({ scrubber, pretty }));
+  const adapter = new FastifyAdapter({
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ...requestLoggingServerOptions(logger),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger });
-  // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
+  const entry: DynamicModule = {
+    module: WxhubApplicationModule,
+    imports: [LoggingModule.forRoot({ logger, scrubber }), rootModule],
+  };
+  // NOTE: the Nest logger is given at creation rather than buffered and swapped in: a boot that fails would flush
+  // its buffered lines through Nest's console logger, past the scrubber
+  const app = await NestFactory.create<NestFastifyApplication>(entry, adapter, {
+    logger: new NestPinoLogger(requestAware(logger), {}),
+  });
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLogging(fastify);
+  // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   fastify.addContentTypeParser(
     ['text/xml', 'application/xml'],
     { parseAs: 'string' },
@@ -45,3 +67,27 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
 }
+
+/**
+ * The logger Nest's `Logger` writes through: the current request's logger (bound by request-logging.ts) when there
+ * is one, else the root. Unlike nestjs-pino's PinoLogger it holds no process-wide default, so each application
+ * writes through its own root.
+ */
+function requestAware(root: PinoInstance): PinoLogger {
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+  const logger = Object.fromEntries(
+    levels.map((level) => [
+      level,
+      (...args: unknown[]) => {
+        const current = storage.getStore()?.logger ?? root;
+        const context = (args[0] as { context?: unknown } | undefined)?.context;
+        // Nest's module-by-module and route-by-route boot lines drown the useful ones (explorer, sandbox, listening)
+        const effective = level === 'info' && BOOT_CHATTER.has(context) ? 'debug' : level;
+        (current[effective] as (...a: unknown[]) => void)(...args);
+      },
+    ]),
+  );
+  return logger as unknown as PinoLogger;
+}
+
+const BOOT_CHATTER = new Set<unknown>(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
