@@ -4,7 +4,8 @@ import { REDACTED, redactUrl } from './redact-url';
 
 /**
  * Field paths censored in every log line (defence in depth: code never logs these, and the scrubber catches known
- * values anywhere): credentials in headers, bodies and objects handed to the logger.
+ * values anywhere): credentials in headers, bodies and objects handed to the logger. No `*.field` wildcards: they
+ * made every log call ~3 times slower.
  */
 export const REDACTED_PATHS: readonly string[] = [
   'req.headers.authorization',
@@ -22,11 +23,6 @@ export const REDACTED_PATHS: readonly string[] = [
   'secret',
   'encodingAESKey',
   'apiKey',
-  '*.access_token',
-  '*.appSecret',
-  '*.secret',
-  '*.encodingAESKey',
-  '*.apiKey',
 ];
 
 interface RequestLike {
