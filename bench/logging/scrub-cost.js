@@ -1,5 +1,6 @@
 'use strict';
-/* global require, process, console */
+/* global require, process, console, __dirname */
+/* eslint-disable no-console -- a benchmark prints its figures */
 /* eslint-disable @typescript-eslint/no-require-imports -- a plain script run against dist */
 /**
  * Per-line cost of the log scrubber (src/logging/secret-scrubber.ts) and of a whole log call through the hub's root
