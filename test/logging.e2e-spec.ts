@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { signPush, pushXml } from '../src/sandbox/push-builder';
 import { sha1Signature } from '../src/wechat-callback/wechat-crypto';
 import { getJson, postJson, type HttpResponse } from './support/http';
-import { type ChildHandle, startHub, startSimulator, terminate } from './support/processes';
+import {
+  type ChildHandle,
+  type LogEntry,
+  logEntries,
+  startHub,
+  startSimulator,
+  terminate,
+} from './support/processes';
 import { type RedisServerHandle, startRedis } from './support/redis-server';
 
 /*
@@ -16,18 +23,7 @@ import { type RedisServerHandle, startRedis } from './support/redis-server';
 type Hub = ChildHandle & { url: string; port: number };
 type Simulator = ChildHandle & { url: string };
 
-interface LogLine {
-  level: number;
-  time: string;
-  msg: string;
-  context?: string;
-  reqId?: string;
-  appId?: string;
-  method?: string;
-  url?: string;
-  statusCode?: number;
-  responseTime?: number;
-}
+type LogLine = LogEntry & { method?: string; url?: string; statusCode?: number; responseTime?: number };
 
 const random = (bytes: number): string => randomBytes(bytes).toString('hex');
 const aesKey = (): string =>
@@ -244,13 +240,7 @@ beforeAll(async () => {
   const exit = await terminate(hub);
   expect(exit).toEqual({ code: 0, signal: null });
   output = hub.output;
-  lines = output.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
+  lines = logEntries(output) as LogLine[];
   issued = {
     tokens: (await getJson<{ tokens: string[] }>(`${simulator.url}/sandbox/tokens/issued`)).body.tokens,
     tickets: (await getJson<{ tickets: string[] }>(`${simulator.url}/sandbox/tickets/issued`)).body.tickets,
