@@ -48,7 +48,8 @@ export function prettyLine(line: string): string {
   } catch {
     return line;
   }
-  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
+  const at = typeof entry.time === 'number' || typeof entry.time === 'string' ? new Date(entry.time) : null;
+  const time = at && !Number.isNaN(at.getTime()) ? at.toISOString().slice(11, 23) : '';
   const level = LEVEL_NAMES[Number(entry.level)] ?? String(entry.level);
   const context = entry.context === undefined ? '' : ` [${String(entry.context)}]`;
   const request = [entry.reqId, entry.appId].filter((v) => v !== undefined).join(' ');
