@@ -1,13 +1,11 @@
 import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger as NestPinoLogger, type PinoLogger } from 'nestjs-pino';
-import { storage } from 'nestjs-pino/storage';
-import type { Logger as PinoInstance } from 'pino';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { logDestination } from './logging/log-destination';
 import { LoggingModule } from './logging/logging.module';
+import { nestLoggerFor } from './logging/nest-logger';
 import { registerRequestLogging, requestLoggingServerOptions } from './logging/request-logging';
 import { createRootLogger } from './logging/root-logger';
 import { SecretScrubber } from './logging/secret-scrubber';
@@ -43,7 +41,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // NOTE: the Nest logger is given at creation rather than buffered and swapped in: a boot that fails would flush
   // its buffered lines through Nest's console logger, past the scrubber
   const app = await NestFactory.create<NestFastifyApplication>(entry, adapter, {
-    logger: new NestPinoLogger(requestAware(logger), {}),
+    logger: nestLoggerFor(logger),
   });
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestLogging(fastify);
@@ -67,27 +65,3 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
 }
-
-/**
- * The logger Nest's `Logger` writes through: the current request's logger (bound by request-logging.ts) when there
- * is one, else the root. Unlike nestjs-pino's PinoLogger it holds no process-wide default, so each application
- * writes through its own root.
- */
-function requestAware(root: PinoInstance): PinoLogger {
-  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-  const logger = Object.fromEntries(
-    levels.map((level) => [
-      level,
-      (...args: unknown[]) => {
-        const current = storage.getStore()?.logger ?? root;
-        const context = (args[0] as { context?: unknown } | undefined)?.context;
-        // Nest's module-by-module and route-by-route boot lines drown the useful ones (explorer, sandbox, listening)
-        const effective = level === 'info' && BOOT_CHATTER.has(context) ? 'debug' : level;
-        (current[effective] as (...a: unknown[]) => void)(...args);
-      },
-    ]),
-  );
-  return logger as unknown as PinoLogger;
-}
-
-const BOOT_CHATTER = new Set<unknown>(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signPush, pushXml } from '../src/sandbox/push-builder';
 import { sha1Signature } from '../src/wechat-callback/wechat-crypto';
 import { getJson, postJson, type HttpResponse } from './support/http';
@@ -58,10 +61,19 @@ const LEGACY = {
 /** WeChat refuses its token calls (IP not whitelisted) from the start. */
 const FAILING = { appId: 'wxlogfailing000001', appSecret: `F${random(16)}`, tokenEndpoint: 'legacy' };
 const ACCOUNTS = [PLAIN, SAFE, LEGACY, FAILING];
+/** Added by a runtime reload of WECHAT_ACCOUNTS_FILE. */
+const RELOADED = {
+  appId: 'wxlogreloaded00001',
+  appSecret: `R${random(16)}`,
+  token: `cbreload${random(6)}`,
+  encodingAESKey: aesKey(),
+  messageMode: 'safe',
+};
 const KEY = `logkey${random(16)}`;
 const WRONG_KEY = `wrongkey${random(16)}`;
 
 let redis: RedisServerHandle;
+let accountsDir: string;
 let simulator: Simulator;
 let hub: Hub;
 let output: string[];
@@ -114,9 +126,12 @@ function completed(requestId: string): LogLine | undefined {
 }
 
 beforeAll(async () => {
+  accountsDir = mkdtempSync(join(tmpdir(), 'wxhub-logging-e2e-'));
+  const accountsFile = join(accountsDir, 'accounts.json');
+  writeFileSync(accountsFile, JSON.stringify(ACCOUNTS));
   redis = await startRedis();
   simulator = await startSimulator();
-  for (const { appId, appSecret } of ACCOUNTS) {
+  for (const { appId, appSecret } of [...ACCOUNTS, RELOADED]) {
     expect((await postJson(`${simulator.url}/sandbox/apps`, { appId, appSecret })).status).toBe(200);
   }
   await postJson(`${simulator.url}/sandbox/faults`, {
@@ -131,7 +146,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: `logs${random(4)}`,
     WECHAT_API_BASE_URL: simulator.url,
-    WECHAT_ACCOUNTS: JSON.stringify(ACCOUNTS),
+    WECHAT_ACCOUNTS_FILE: accountsFile,
     ADMIN_API_KEYS: KEY,
   });
 
@@ -212,6 +227,13 @@ beforeAll(async () => {
   await admin(`/api/v1/accounts/${PLAIN.appId}/token?misplaced=${PLAIN.appSecret}&also=${sdkToken}`, {
     requestId: 'misplaced-secrets',
   });
+  // an account added at runtime: its secrets are scrubbed from then on
+  writeFileSync(accountsFile, JSON.stringify([...ACCOUNTS, RELOADED]));
+  expectStatus(await admin('/api/v1/accounts/reload', { method: 'POST' }), 200);
+  await admin(
+    `/api/v1/accounts/${RELOADED.appId}/token?a=${RELOADED.appSecret}&b=${RELOADED.encodingAESKey}&c=${RELOADED.token}`,
+    { requestId: 'misplaced-reloaded' },
+  );
   await postJson(`${simulator.url}/sandbox/faults`, {
     kind: 'http500',
     paths: ['/cgi-bin/get_api_domain_ip'],
@@ -249,12 +271,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await redis?.stop();
+  if (accountsDir) rmSync(accountsDir, { recursive: true, force: true });
 });
 
 describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
   it('never prints an AppSecret, EncodingAESKey, callback token, API key, or any token or ticket WeChat issued', () => {
     const secrets = [
-      ...ACCOUNTS.flatMap((a) => [
+      ...[...ACCOUNTS, RELOADED].flatMap((a) => [
         a.appSecret,
         (a as { token?: string }).token,
         (a as { encodingAESKey?: string }).encodingAESKey,
@@ -337,6 +360,12 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
   it('scrubs known secret and token values wherever they appear, e.g. in a query parameter of any name', () => {
     expect(completed('misplaced-secrets')!.url).toBe(
       `/api/v1/accounts/${PLAIN.appId}/token?misplaced=[redacted]&also=[redacted]`,
+    );
+  });
+
+  it('scrubs the secrets of an account added by a runtime reload', () => {
+    expect(completed('misplaced-reloaded')!.url).toBe(
+      `/api/v1/accounts/${RELOADED.appId}/token?a=[redacted]&b=[redacted]&c=[redacted]`,
     );
   });
 

@@ -1,5 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit, type Type } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { AccountRegistry } from '../accounts/account-registry';
 import { TicketService } from '../token/ticket.service';
 import { TokenService } from '../token/token.service';
@@ -7,46 +6,36 @@ import { SecretScrubber } from './secret-scrubber';
 
 /**
  * Keeps the log scrubber up to date: every access token and ticket this instance learns, and the secrets of accounts
- * added or changed by a runtime reload. Each source is optional (a host module may lack the token plane).
+ * added or changed by a runtime reload. Each source is optional (a host module may lack the token plane); they are
+ * subscribed to at construction, before any lifecycle hook can fetch a token.
  */
 @Injectable()
-export class SecretsFeeder implements OnModuleInit, OnModuleDestroy {
+export class SecretsFeeder implements OnModuleDestroy {
   private readonly unsubscribes: (() => void)[] = [];
 
   constructor(
-    private readonly moduleRef: ModuleRef,
-    private readonly scrubber: SecretScrubber,
-  ) {}
-
-  onModuleInit(): void {
-    const tokens = this.find(TokenService);
+    scrubber: SecretScrubber,
+    @Optional() tokens?: TokenService,
+    @Optional() tickets?: TicketService,
+    @Optional() registry?: AccountRegistry,
+  ) {
     if (tokens)
       this.unsubscribes.push(
-        tokens.onTokenLearned((appId, token) => this.scrubber.learn(appId, 'access_token', token.value)),
+        tokens.onTokenLearned((appId, token) => scrubber.learn(appId, 'access_token', token.value)),
       );
-    const tickets = this.find(TicketService);
     if (tickets)
       this.unsubscribes.push(
-        tickets.onTicketLearned((appId, type, ticket) => this.scrubber.learn(appId, type, ticket)),
+        tickets.onTicketLearned((appId, type, ticket) => scrubber.learn(appId, type, ticket)),
       );
-    const registry = this.find(AccountRegistry);
     if (registry) {
-      this.scrubber.addConfigured({ accounts: registry.list(), apiKeys: [] });
+      scrubber.addConfigured({ accounts: registry.list(), apiKeys: [] });
       this.unsubscribes.push(
-        registry.onReplace((accounts) => this.scrubber.addConfigured({ accounts, apiKeys: [] })),
+        registry.onReplace((accounts) => scrubber.addConfigured({ accounts, apiKeys: [] })),
       );
     }
   }
 
   onModuleDestroy(): void {
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-  }
-
-  private find<T>(type: Type<T>): T | undefined {
-    try {
-      return this.moduleRef.get(type, { strict: false });
-    } catch {
-      return undefined;
-    }
   }
 }
