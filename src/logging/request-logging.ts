@@ -9,6 +9,16 @@ import { appIdOfUrl, REQUEST_ID_HEADER, requestIdOf } from './request-context';
 const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
 
+/**
+ * Fastify's request logging minus its two lines per request (the onResponse hook below writes one) and its "route not
+ * found" line (which quotes the raw URL; the request line has the status); its error lines are kept.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
+  override routeNotFound(): void {}
+}
+
 /** Fastify server options that give every request its id and a child logger bound to it (and to its account). */
 export function requestLoggingServerOptions(logger: PinoInstance): {
   loggerInstance: FastifyBaseLogger;
@@ -23,8 +33,7 @@ export function requestLoggingServerOptions(logger: PinoInstance): {
 } {
   return {
     loggerInstance: logger as FastifyBaseLogger,
-    // one line per request, written by the onResponse hook below instead of Fastify's two
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    logController: new OneLinePerRequest({ requestIdLogLabel: 'reqId' }),
     genReqId: requestIdOf,
     childLoggerFactory: (parent, bindings, options, request) => {
       const appId = appIdOfUrl(request.url);
