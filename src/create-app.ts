@@ -1,10 +1,16 @@
-import { ConsoleLogger, type LogLevel as NestLogLevel, ValidationPipe, type Type } from '@nestjs/common';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyServerFactoryHandler, FastifyServerOptions } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
-import { loadWxhubConfig, type LogLevel } from './config/wxhub-config';
+import { loadWxhubConfig } from './config/wxhub-config';
+import { logDestination } from './logging/log-destination';
+import { LoggingModule } from './logging/logging.module';
+import { nestLoggerFor } from './logging/nest-logger';
+import { registerRequestLogging, requestLoggingServerOptions } from './logging/request-logging';
+import { createRootLogger } from './logging/root-logger';
+import { SecretScrubber } from './logging/secret-scrubber';
 import { setupOpenApi } from './docs/openapi';
 import {
   CALLBACK_BODY_LIMIT_BYTES,
@@ -14,22 +20,29 @@ import {
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
 export const BODY_LIMIT_BYTES = CALLBACK_BODY_LIMIT_BYTES;
 
-const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const RANK: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 };
+/** The root of the application createApp builds: logging next to the caller's module. */
+@Module({})
+class WxhubApplicationModule {}
 
 /**
  * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
- * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks.
- * Throws ConfigError (naming each bad field, never a secret) when the configuration is wrong.
+ * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
+ * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
+ * field, never a secret) when the configuration is wrong.
  */
 export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
   const config = loadWxhubConfig(process.env);
+  const scrubber = new SecretScrubber();
+  scrubber.addConfigured({ accounts: config.accounts, apiKeys: config.admin.apiKeys });
+  const pretty = config.nodeEnv !== 'production' && process.stdout.isTTY === true;
+  const logger = createRootLogger(config.logLevel, logDestination({ scrubber, pretty }));
   // WeChat's pushes are answered by the callback plane's own handler ahead of the framework (attached below, once
   // the module graph exists); everything else goes to Fastify and Nest
   const callbacks: { handler?: WechatCallbackHttpHandler } = {};
   const adapter = new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
+    ...requestLoggingServerOptions(logger),
     serverFactory: (handler: FastifyServerFactoryHandler, options: FastifyServerOptions) => {
       const server = createServer((request: IncomingMessage, response: ServerResponse) => {
         if (callbacks.handler?.tryHandle(request, response) !== true) handler(request, response);
@@ -42,14 +55,18 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
       return server;
     },
   });
-  const logger = new ConsoleLogger({
-    logLevels: LEVELS.slice(0, RANK[config.logLevel]),
-    json: config.nodeEnv === 'production',
-    prefix: 'wxhub',
+  const entry: DynamicModule = {
+    module: WxhubApplicationModule,
+    imports: [LoggingModule.forRoot({ logger, scrubber }), rootModule],
+  };
+  // NOTE: the Nest logger is given at creation rather than buffered and swapped in: a boot that fails would flush
+  // its buffered lines through Nest's console logger, past the scrubber
+  const app = await NestFactory.create<NestFastifyApplication>(entry, adapter, {
+    logger: nestLoggerFor(logger),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger });
-  // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLogging(fastify);
+  // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   fastify.addContentTypeParser(
     ['text/xml', 'application/xml'],
     { parseAs: 'string' },
@@ -71,6 +88,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   callbacks.handler = optionalProvider(app, WechatCallbackHttpHandler);
+  callbacks.handler?.useLogger(logger);
   return app;
 }
 

@@ -33,7 +33,18 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (process.env.NODE_ENV === 'production') {
+    // one JSON line, like every other line a production hub writes (the logger may not exist yet)
+    const fields =
+      error instanceof ConfigError
+        ? { problems: error.problems }
+        : { err: { message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack } };
+    const message =
+      error instanceof ConfigError ? 'wxhub cannot start: invalid configuration' : 'wxhub cannot start';
+    process.stderr.write(
+      `${JSON.stringify({ level: 60, time: new Date().toISOString(), pid: process.pid, ...fields, msg: message })}\n`,
+    );
+  } else if (error instanceof ConfigError) {
     process.stderr.write(`wxhub cannot start. ${error.message}\n`);
   } else {
     process.stderr.write(`wxhub cannot start: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -4,6 +4,7 @@ import type { AccountConfig } from './account-config';
 /** The configured accounts, looked up by appId. */
 export class AccountRegistry {
   private accounts = new Map<string, AccountConfig>();
+  private readonly listeners = new Set<(accounts: AccountConfig[]) => void>();
 
   constructor(accounts: AccountConfig[]) {
     this.replace(accounts);
@@ -11,6 +12,13 @@ export class AccountRegistry {
 
   replace(accounts: AccountConfig[]): void {
     this.accounts = new Map(accounts.map((a) => [a.appId, a]));
+    for (const listener of this.listeners) listener(accounts);
+  }
+
+  /** Calls `listener` with the new list after each replace (a runtime reload). Returns the unsubscribe. */
+  onReplace(listener: (accounts: AccountConfig[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get(appId: string): AccountConfig | undefined {

@@ -243,6 +243,20 @@ export function sandboxTicketStats(sim: WechatSimulator): Record<string, Record<
   return result;
 }
 
+/** Every JS-SDK / card ticket, OAuth code and web token this simulator remembers having issued (tests grep logs for them). */
+export function sandboxIssuedSecrets(sim: WechatSimulator): {
+  tickets: string[];
+  codes: string[];
+  webTokens: string[];
+} {
+  const state = stateOf(sim);
+  return {
+    tickets: [...state.apps.values()].flatMap((app) => [...app.tickets.keys()]),
+    codes: [...state.codes.keys()],
+    webTokens: [...state.webTokens.keys(), ...state.refreshTokens.keys()],
+  };
+}
+
 /** Whether `ticket` was issued by this simulator to `appId` and is still valid. */
 export function checkSandboxTicket(
   sim: WechatSimulator,
@@ -1159,7 +1173,7 @@ type WechatErrorAnswer = ReturnType<WechatSimulator['wechatError']>;
  * The WeChat endpoints that take no basic access_token — OAuth (`/sns/oauth2/access_token`,
  * `/sns/oauth2/refresh_token`, `/sns/userinfo`, `/sns/auth`, and an auto-consenting `/connect/oauth2/authorize`
  * page) and `/cgi-bin/clear_quota/v2` — plus control routes: `POST /sandbox/oauth/code`,
- * `GET /sandbox/tickets/stats`, `GET /sandbox/tickets/check?appid=&ticket=`, `POST /sandbox/users`,
+ * `GET /sandbox/tickets/stats`, `GET /sandbox/tickets/issued`, `GET /sandbox/tickets/check?appid=&ticket=`, `POST /sandbox/users`,
  * `POST /sandbox/business/reset`. The simulator's default `routes` option.
  */
 export function registerSandboxPlatformRoutes(scope: FastifyInstance, sim: WechatSimulator): void {
@@ -1283,6 +1297,8 @@ export function registerSandboxPlatformRoutes(scope: FastifyInstance, sim: Wecha
   });
 
   scope.get('/sandbox/tickets/stats', async () => sandboxTicketStats(sim));
+
+  scope.get('/sandbox/tickets/issued', async () => sandboxIssuedSecrets(sim));
 
   scope.get('/sandbox/tickets/check', async (request, reply) => {
     const q = request.query as Query;

@@ -352,6 +352,14 @@ export class WechatSimulator {
     this.faults = [];
   }
 
+  /**
+   * Every access_token this simulator still remembers having issued (current, superseded and killed ones; dead
+   * tokens are forgotten a day after they died), for tests that prove no token reached a log.
+   */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
+  }
+
   /** Whether `appId` is a registered app. */
   hasApp(appId: string): boolean {
     return this.apps.has(appId);
@@ -553,6 +561,7 @@ export class WechatSimulator {
       this.clearFaults();
       return { ok: true };
     });
+    scope.get('/sandbox/tokens/issued', async () => ({ tokens: this.issuedTokens() }));
     scope.get('/sandbox/tokens/check', async (request) => {
       const query = queryOf(request);
       const appId = stringParam(query.appid);

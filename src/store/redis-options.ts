@@ -1,5 +1,5 @@
-import { Logger } from '@nestjs/common';
-import type { RedisModuleOptions } from '@liaoliaots/nestjs-redis';
+import { Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { RedisService, type RedisModuleOptions } from '@liaoliaots/nestjs-redis';
 import type { RedisConnection } from '../config/wxhub-config';
 
 /**
@@ -31,9 +31,41 @@ export function redisModuleOptions(
   return {
     readyLog: false,
     errorLog: false,
+    // closed by redisClientCloser instead: see there
+    closeClient: false,
     config:
       redis.kind === 'url'
         ? { ...common, url: redis.url }
         : { ...common, sentinels: redis.sentinels, name: redis.name },
+  };
+}
+
+/**
+ * A provider for `RedisModule.forRootAsync({ extraProviders })` that quits the module's client (`namespace`) at
+ * application shutdown, once.
+ *
+ * NOTE: nestjs-redis' own closing (`closeClient`) looks the clients up across the whole application, so with two
+ * RedisModule instances (token plane, callback plane) both quit the first one found, the second quit fails with
+ * "Connection is closed." logged at error level, and the other client is never quit. Injected here, RedisService
+ * is the module's own.
+ */
+export function redisClientCloser(namespace: string): Provider {
+  return {
+    provide: Symbol(`wxhub redis closer (${namespace})`),
+    inject: [RedisService],
+    useFactory: (redis: RedisService): OnApplicationShutdown => ({
+      async onApplicationShutdown(): Promise<void> {
+        const client = redis.getOrNil(namespace);
+        if (!client || client.status === 'end') return;
+        if (client.status !== 'ready') {
+          client.disconnect();
+          return;
+        }
+        await client.quit().catch((error: Error) => {
+          new Logger('Redis').debug(`closing the ${namespace} connection: ${error.message}`);
+          client.disconnect();
+        });
+      },
+    }),
   };
 }

@@ -61,6 +61,7 @@ export class TicketService implements OnModuleDestroy {
     { attempt: number; retryAt: number; error: UpstreamTokenError }
   >();
   private readonly unsubscribe: () => void;
+  private readonly learnedListeners = new Set<(appId: string, type: TicketType, ticket: string) => void>();
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
@@ -82,6 +83,12 @@ export class TicketService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe();
+  }
+
+  /** Calls `listener` with each ticket this instance comes to hold (the logs scrub them). Returns the unsubscribe. */
+  onTicketLearned(listener: (appId: string, type: TicketType, ticket: string) => void): () => void {
+    this.learnedListeners.add(listener);
+    return () => this.learnedListeners.delete(listener);
   }
 
   /** The current ticket of `type` for `appId`. Throws TokenUnavailableError when none can be had in time. */
@@ -232,6 +239,11 @@ export class TicketService implements OnModuleDestroy {
   }
 
   private remember(key: string, record: CredentialRecord): void {
+    if (this.l1.get(key)?.record.value !== record.value) {
+      const [appId = '', kind] = key.split(':');
+      const type = kind === KINDS.wx_card ? 'wx_card' : 'jsapi';
+      for (const listener of this.learnedListeners) listener(appId, type, record.value);
+    }
     this.l1.set(key, {
       record,
       checkedUntil: Math.min(

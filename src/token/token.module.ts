@@ -4,7 +4,7 @@ import { RedisModule, RedisService, type RedisModuleOptions } from '@liaoliaots/
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
 import { MemoryTokenStore } from '../store/memory-token-store';
-import { redisModuleOptions } from '../store/redis-options';
+import { redisClientCloser, redisModuleOptions } from '../store/redis-options';
 import { RedisTokenStore } from '../store/redis-token-store';
 import { TokenStore } from '../store/token-store';
 import { TOKEN_PLANE_OPTIONS } from './token.constants';
@@ -111,6 +111,7 @@ export class TokenModule {
             imports: [options],
             inject: [TOKEN_MODULE_OPTIONS],
             useFactory: (o: unknown) => tokenRedisOptions(o as TokenModuleOptions),
+            extraProviders: [redisClientCloser(REDIS_NAMESPACE)],
           },
           false,
         ),

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { Injectable, Logger } from '@nestjs/common';
+import { storage, Store } from 'nestjs-pino/storage';
+import type { Logger as PinoLogger } from 'pino';
 import { callbackErrorStatus, errorBody } from '../common/http-status';
+import { redactUrl } from '../logging/redact-url';
+import { REQUEST_ID_HEADER, requestIdOf } from '../logging/request-context';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
@@ -25,11 +29,21 @@ const APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export class WechatCallbackHttpHandler {
   private readonly logger = new Logger('WechatCallback');
   private closing = false;
+  private requestLog: PinoLogger | undefined;
 
   constructor(
     private readonly verifier: WechatCallbackVerifier,
     private readonly dispatcher: WechatCallbackDispatcher,
   ) {}
+
+  /**
+   * Logs requests as the framework's request logging does (createApp): the request id (the caller's
+   * `X-Request-Id` or a new one) goes back as a header and onto every line written while the push is handled,
+   * with the account; one `request completed` line per request, the URL's credentials redacted.
+   */
+  useLogger(logger: PinoLogger): void {
+    this.requestLog = logger;
+  }
 
   /** Stops taking requests: from now on they go to the framework, which refuses new work while it closes. */
   close(): void {
@@ -47,9 +61,40 @@ export class WechatCallbackHttpHandler {
     const appId = url.slice(PATH_PREFIX.length, queryAt === -1 ? undefined : queryAt);
     if (!APP_ID.test(appId)) return false;
     const query: CallbackQuery = queryAt === -1 ? {} : parseQuery(url.slice(queryAt + 1));
-    if (method === 'GET') this.verifyUrl(appId, query, response);
-    else this.receive(appId, query, request, response);
+    const handle = (): void => {
+      if (method === 'GET') this.verifyUrl(appId, query, response);
+      else this.receive(appId, query, request, response);
+    };
+    if (this.requestLog === undefined) handle();
+    else this.logged(this.requestLog, request, response, appId, handle);
     return true;
+  }
+
+  private logged(
+    root: PinoLogger,
+    request: IncomingMessage,
+    response: ServerResponse,
+    appId: string,
+    handle: () => void,
+  ): void {
+    const started = performance.now();
+    const reqId = requestIdOf(request);
+    response.setHeader(REQUEST_ID_HEADER, reqId);
+    const log = root.child({ reqId, appId });
+    response.once('finish', () => {
+      const level = response.statusCode >= 500 ? 'warn' : 'info';
+      if (!log.isLevelEnabled(level)) return;
+      log[level](
+        {
+          method: request.method,
+          url: redactUrl(request.url ?? ''),
+          statusCode: response.statusCode,
+          responseTime: Math.round((performance.now() - started) * 10) / 10,
+        },
+        'request completed',
+      );
+    });
+    storage.run(new Store(log), handle);
   }
 
   private verifyUrl(appId: string, query: CallbackQuery, response: ServerResponse): void {
@@ -86,11 +131,17 @@ export class WechatCallbackHttpHandler {
       }
       chunks.push(chunk);
     };
+    // NOTE: the body's events arrive in the socket's async context: the request's log context is carried over
+    const context = storage.getStore();
     const onEnd = (): void => {
       const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      this.dispatch(appId, query, body, request.headers['content-type'], response).catch((error: unknown) =>
-        this.fail(response, error),
-      );
+      const dispatch = (): void => {
+        this.dispatch(appId, query, body, request.headers['content-type'], response).catch((error: unknown) =>
+          this.fail(response, error),
+        );
+      };
+      if (context === undefined) dispatch();
+      else storage.run(context, dispatch);
     };
     request.on('data', onData);
     request.on('end', onEnd);

@@ -2,7 +2,7 @@ import { DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
-import { redisModuleOptions } from '../store/redis-options';
+import { redisClientCloser, redisModuleOptions } from '../store/redis-options';
 import { CustomerServiceSender } from './customer-service-sender';
 import { CallbackDedupeStore } from './dedupe/callback-dedupe-store';
 import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
@@ -82,6 +82,7 @@ export class WechatCallbackModule {
                 REDIS_NAMESPACE,
               );
             },
+            extraProviders: [redisClientCloser(REDIS_NAMESPACE)],
           },
           false,
         ),

@@ -16,7 +16,10 @@ export interface ChildExit {
 export interface ChildHandle {
   readonly pid: number;
   readonly name: string;
-  /** Every stdout and stderr line so far, in arrival order. */
+  /**
+   * Every stdout and stderr line so far, in arrival order, for the whole life of the process (never trimmed), so a
+   * spec can grep a hub's complete logs; see {@link logEntries} for its JSON lines parsed.
+   */
   readonly output: string[];
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -111,6 +114,30 @@ export async function terminate(handle: ChildHandle, graceMs = KILL_GRACE_MS): P
   } finally {
     clearTimeout(escalation);
   }
+}
+
+/** One JSON log line of a hub (pino): `level` 10 trace … 60 fatal, `msg`, and the bindings of its request. */
+export interface LogEntry {
+  level: number;
+  time: string;
+  msg: string;
+  context?: string;
+  reqId?: string;
+  appId?: string;
+  [field: string]: unknown;
+}
+
+/** The JSON lines of `output` parsed, in order; lines that are not JSON objects are skipped. */
+export function logEntries(output: readonly string[]): LogEntry[] {
+  return output.flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return typeof parsed === 'object' && parsed !== null ? [parsed as LogEntry] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Spawns `command args` with a clean environment and resolves once it is ready (see {@link SpawnOptions}). */
