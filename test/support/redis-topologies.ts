@@ -54,10 +54,13 @@ export interface RedisSentinelHandle {
   /** The master's port as the sentinels see it now. */
   masterPort(): Promise<number>;
   /**
-   * `SENTINEL FAILOVER` and waits until the sentinels name the other node as master, it answers as master and
-   * the old master has become its connected replica. Returns the ports and the time each step took.
+   * `SENTINEL FAILOVER` and waits until the sentinels name the other node as master and it answers as master.
+   * The old master is turned into a replica later (when a sentinel next sees it still claiming the role, up to
+   * ~15 s on this setup); until then it still accepts writes, so clients must follow the sentinels, not it.
    */
-  failover(): Promise<{ from: number; to: number; promotedMs: number; settledMs: number }>;
+  failover(): Promise<{ from: number; to: number; promotedMs: number }>;
+  /** `master` or `slave`, as the data node on `port` answers ROLE now. */
+  role(port: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -209,16 +212,11 @@ export async function startRedisSentinel(
         if ((await masterPort()) !== to) return false;
         return /role:master/.test(await owned.client(to).info('replication'));
       });
-      const promotedMs = Date.now() - started;
-      await waitFor(
-        'the old master to follow the new one',
-        async () => {
-          const info = await owned.client(from).info('replication');
-          return /role:slave/.test(info) && /master_link_status:up/.test(info);
-        },
-        20_000,
-      );
-      return { from, to, promotedMs, settledMs: Date.now() - started };
+      return { from, to, promotedMs: Date.now() - started };
+    },
+    async role(port) {
+      const [role] = (await owned.client(port).call('ROLE')) as [string];
+      return role;
     },
     stop: () => owned.stop(),
   };
@@ -299,6 +297,9 @@ async function startServer(
     'no',
     '--dir',
     dir,
+    // a replica's first sync starts at once instead of after the default 5 s wait for more replicas
+    '--repl-diskless-sync-delay',
+    '0',
     ...(password ? ['--requirepass', password, '--masterauth', password] : []),
   ];
   const child = await spawnProcess('redis-server', [...settings, ...args], {
