@@ -5,7 +5,7 @@ import { pushXml, signPush } from '../src/sandbox/push-builder';
 import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
 import { type ChildHandle, spawnNode, startSimulator, terminate } from './support/processes';
-import { startRedisCluster, type RedisClusterHandle } from './support/redis-topologies';
+import { startRedisCluster, waitFor, type RedisClusterHandle } from './support/redis-topologies';
 
 /*
  * wxhub on a real 3-master Redis Cluster (password-protected, every process on loopback): two hub processes
@@ -267,6 +267,79 @@ describe('wxhub on a 3-master Redis Cluster', () => {
       const keys = await cluster.node(masterOf.get(id)!).keys(`wxhub:{${id}}:dedupe:*`);
       expect(keys.length).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it('a master that hangs for 5 s (the cluster goes down): every account keeps answering its token, and all recovers', async () => {
+    const current = new Map<string, string>();
+    // each hub has served every account before (without an in-process copy, a hub answers 503 while the store is down)
+    for (const hub of hubs)
+      for (const id of accounts) current.set(id, (await readToken(hub, id)).access_token);
+    const victim = masterOf.get(accounts[0]!)!;
+    let stop = false;
+    let served = 0;
+    let errors = 0;
+    let wrong = 0;
+    const samples: string[] = [];
+    const reader = async (hub: Hub): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const id = accounts[i % accounts.length]!;
+        try {
+          if ((await readToken(hub, id)).access_token !== current.get(id)) wrong++;
+          served++;
+        } catch (error) {
+          errors++;
+          if (samples.length < 3) samples.push((error as Error).message);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const readers = Promise.all(hubs.map(reader));
+    cluster.pause(victim);
+    const witness = cluster.ports.find((port) => port !== victim)!;
+    let downSeen = false;
+    let clusterFailSeen = false;
+    try {
+      const until = Date.now() + 5000;
+      while (Date.now() < until) {
+        if ((await getJson(`${hubs[1]!.url}/health/ready`)).status === 503) downSeen = true;
+        if (/cluster_state:fail/.test(await cluster.node(witness).cluster('INFO'))) clusterFailSeen = true;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      cluster.resume(victim);
+    }
+    const servedWhilePaused = served;
+    const resumedAt = Date.now();
+    await waitFor('both hubs to report ready again', async () => {
+      for (const hub of hubs) if ((await getJson(`${hub.url}/health/ready`)).status !== 200) return false;
+      return true;
+    });
+    const readyAfterMs = Date.now() - resumedAt;
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await readers;
+    if (samples.length) console.log(`read errors: ${samples.join(' | ')}`);
+    console.log(
+      `cluster master ${victim} hung 5 s (cluster_state:fail seen: ${clusterFailSeen}): ${servedWhilePaused} reads answered meanwhile, ${served} in all, ${errors} errors, ${wrong} other tokens; ready again ${readyAfterMs} ms after it resumed`,
+    );
+    expect(downSeen).toBe(true);
+    expect(clusterFailSeen).toBe(true);
+    expect(servedWhilePaused).toBeGreaterThan(40);
+    expect(errors).toBe(0);
+    expect(wrong).toBe(0);
+    // scripts run on the recovered master again: a forced refresh (force budget, CAS, counters) is stored there
+    const forced = await postJson<TokenBody>(
+      `${hubs[1]!.url}/api/v1/accounts/${accounts[0]}/token/refresh`,
+      {},
+      auth,
+    );
+    expect(forced.status).toBe(200);
+    const stored = JSON.parse(
+      (await cluster.node(victim).get(`wxhub:{${accounts[0]}}:token`))!,
+    ) as TokenBody & {
+      value: string;
+    };
+    expect(stored).toMatchObject({ value: forced.body.access_token, version: forced.body.version });
   });
 
   it('/health/ready is up on both hubs and names the cluster store', async () => {

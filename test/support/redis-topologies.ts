@@ -39,6 +39,10 @@ export interface RedisClusterHandle {
   cluster(): Cluster;
   /** The port of the master that serves `key`'s slot. */
   masterOf(key: string): Promise<number>;
+  /** SIGSTOP one node: it keeps its sockets and answers nothing, as a hung server would. */
+  pause(port: number): void;
+  /** SIGCONT after pause(). */
+  resume(port: number): void;
   stop(): Promise<void>;
 }
 
@@ -125,6 +129,8 @@ export async function startRedisCluster(
       if (!range) throw new Error(`no master serves slot ${slot}`);
       return range[2][1];
     },
+    pause: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGSTOP'),
+    resume: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGCONT'),
     stop: () => owned.stop(),
   };
 }
