@@ -124,10 +124,10 @@ export async function startRedisCluster(
     async masterOf(key) {
       const first = owned.client(owned.nodes[0]!.port);
       const slot = Number(await first.cluster('KEYSLOT', key));
-      const slots = (await first.cluster('SLOTS')) as [number, number, [string, number, string]][];
-      const range = slots.find(([from, to]) => slot >= from && slot <= to);
-      if (!range) throw new Error(`no master serves slot ${slot}`);
-      return range[2][1];
+      const range = (await first.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to);
+      const master = range?.[2];
+      if (!master) throw new Error(`no master serves slot ${slot}`);
+      return master[1];
     },
     pause: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGSTOP'),
     resume: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGCONT'),
