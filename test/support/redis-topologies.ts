@@ -26,6 +26,7 @@ export interface TopologyOptions {
 interface Node {
   readonly port: number;
   readonly process: ChildHandle;
+  readonly args: string[];
 }
 
 /** A Redis Cluster whose masters each own a third (or 1/N) of the slots. */
@@ -43,6 +44,10 @@ export interface RedisClusterHandle {
   pause(port: number): void;
   /** SIGCONT after pause(). */
   resume(port: number): void;
+  /** SIGKILL one node and wait until it is gone (no persistence: its data is lost). */
+  crash(port: number): Promise<void>;
+  /** Starts a crashed node again on its port with its cluster config (same id and slots, no data). */
+  restart(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -131,6 +136,17 @@ export async function startRedisCluster(
     },
     pause: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGSTOP'),
     resume: (port) => owned.nodes.find((n) => n.port === port)?.process.signal('SIGCONT'),
+    async crash(port) {
+      const node = owned.nodes.find((n) => n.port === port);
+      if (!node) throw new Error(`no cluster node on ${port}`);
+      await node.process.kill('SIGKILL');
+    },
+    async restart(port) {
+      const index = owned.nodes.findIndex((n) => n.port === port);
+      const node = owned.nodes[index];
+      if (!node) throw new Error(`no cluster node on ${port}`);
+      owned.nodes[index] = await startServer(port, dir, options.password, node.args);
+    },
     stop: () => owned.stop(),
   };
 }
@@ -180,7 +196,7 @@ export async function startRedisSentinel(
         timeoutMs: 10_000,
         probe: () => answersPing(port),
       });
-      owned.nodes.push({ port, process: child });
+      owned.nodes.push({ port, process: child, args: [] });
       sentinelPorts.push(port);
     }
     // a forced failover needs the replica known; the others' sentinels make the picture complete for ioredis
@@ -315,7 +331,7 @@ async function startServer(
     timeoutMs: 10_000,
     probe: () => answersPing(port),
   });
-  return { port, process: child };
+  return { port, process: child, args };
 }
 
 /** Ports p whose cluster bus port p + 10000 is free too. */
