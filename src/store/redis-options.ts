@@ -69,10 +69,12 @@ export function clusterModuleOptions(
       // queued command would wait forever instead of failing over to the in-process copy. A command to one node
       // that is reconnecting still gets the node's own 1 s timeout, and redirections are retried below.
       enableOfflineQueue: false,
+      // MOVED/ASK are followed at once; a node reconnecting, CLUSTERDOWN and TRYAGAIN are retried every 200 ms,
+      // and 6 tries keep a command that was never sent (so has no command timeout) within about a second too
       retryDelayOnFailover: 200,
       retryDelayOnClusterDown: 200,
       retryDelayOnTryAgain: 200,
-      maxRedirections: 16,
+      maxRedirections: 6,
       slotsRefreshTimeout: 2000,
       clusterRetryStrategy: (times: number) => Math.min(times * 200, 2000),
       onClientCreated: (client) => {
