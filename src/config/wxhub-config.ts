@@ -18,10 +18,28 @@ import { parseCidrList } from '../common/ip';
 import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
 import { ConfigError } from './config-error';
 
+/** Credentials and TLS of the Redis data nodes in Sentinel and Cluster modes (URL mode carries its own). */
+export interface RedisAuth {
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes (and, in Sentinel mode, to the sentinels). */
+  tls?: boolean;
+}
+
+/**
+ * Where the shared state lives: one server (`url`, credentials and TLS in the URL), a Sentinel-managed master,
+ * or a Redis Cluster (seed nodes; the rest is discovered).
+ */
 export type RedisConnection =
   | { kind: 'url'; url: string }
-  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string }
-  | { kind: 'cluster'; nodes: { host: string; port: number }[] };
+  | ({
+      kind: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      /** `requirepass` of the sentinels themselves, when they have one. */
+      sentinelPassword?: string;
+    } & RedisAuth)
+  | ({ kind: 'cluster'; nodes: { host: string; port: number }[] } & RedisAuth);
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export type TrustProxy = boolean | number | string[];
@@ -86,6 +104,10 @@ class EnvironmentVariables {
   @IsOptional()
   @Matches(hostPortList, { message: 'REDIS_CLUSTER_NODES must be host:port,host:port,…' })
   REDIS_CLUSTER_NODES?: string;
+  @IsOptional() @IsString() REDIS_USERNAME?: string;
+  @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  @IsOptional() @IsString() REDIS_SENTINEL_PASSWORD?: string;
+  @IsOptional() @IsIn(['true', 'false']) REDIS_TLS?: string;
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ . -' })
   REDIS_KEY_PREFIX?: string;
@@ -235,11 +257,67 @@ export function loadAccounts(env: NodeJS.ProcessEnv): AccountConfig[] {
   return [];
 }
 
-function hostPorts(text: string): { host: string; port: number }[] {
+function hostPorts(text: string, variable: string, problems: string[]): { host: string; port: number }[] {
   return text.split(',').map((part) => {
     const [host = '', port = ''] = part.trim().split(':');
+    if (Number(port) < 1 || Number(port) > 65535) problems.push(`${variable}: port ${port} is out of range`);
     return { host, port: Number(port) };
   });
+}
+
+/** One of the three modes, with credentials that apply to it; a mix of modes is refused by name. */
+function parseRedisConnection(env: EnvironmentVariables, problems: string[]): RedisConnection | null {
+  const modes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => env[name],
+  );
+  if (modes.length > 1) {
+    problems.push(
+      `set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${modes.join(' and ')})`,
+    );
+    return null;
+  }
+  if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS)
+    problems.push('REDIS_SENTINEL_NAME is only used with REDIS_SENTINELS');
+  if (env.REDIS_SENTINEL_PASSWORD && !env.REDIS_SENTINELS)
+    problems.push('REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS');
+  const auth: RedisAuth = {};
+  if (env.REDIS_USERNAME) auth.username = env.REDIS_USERNAME;
+  if (env.REDIS_PASSWORD) auth.password = env.REDIS_PASSWORD;
+  if (env.REDIS_TLS === 'true') auth.tls = true;
+  const authVariables = [
+    ...(auth.username ? ['REDIS_USERNAME'] : []),
+    ...(auth.password ? ['REDIS_PASSWORD'] : []),
+    ...(auth.tls ? ['REDIS_TLS'] : []),
+  ];
+  if (env.REDIS_URL) {
+    // NOTE: one place for URL-mode credentials, so a stale REDIS_PASSWORD cannot silently win over the URL's
+    for (const name of authVariables) {
+      problems.push(
+        `${name} applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put credentials in the URL (redis://user:password@host:port) and use rediss:// for TLS`,
+      );
+    }
+    return { kind: 'url', url: env.REDIS_URL };
+  }
+  if (env.REDIS_SENTINELS) {
+    if (!env.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS');
+    return {
+      kind: 'sentinel',
+      sentinels: hostPorts(env.REDIS_SENTINELS, 'REDIS_SENTINELS', problems),
+      name: env.REDIS_SENTINEL_NAME ?? '',
+      ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+      ...auth,
+    };
+  }
+  if (env.REDIS_CLUSTER_NODES) {
+    return {
+      kind: 'cluster',
+      nodes: hostPorts(env.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES', problems),
+      ...auth,
+    };
+  }
+  for (const name of authVariables)
+    problems.push(`${name} is set but no Redis is (REDIS_SENTINELS or REDIS_CLUSTER_NODES)`);
+  return null;
 }
 
 function splitList(text: string | undefined): string[] {
@@ -287,19 +365,7 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     accounts = [...accounts, Object.assign(new AccountConfig(), SANDBOX_DEMO_ACCOUNT)];
   }
 
-  const redisModes = [env.REDIS_URL, env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).length;
-  if (redisModes > 1) problems.push('set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES');
-  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME)
-    problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS');
-  let redis: RedisConnection | null = null;
-  if (env.REDIS_URL) redis = { kind: 'url', url: env.REDIS_URL };
-  else if (env.REDIS_SENTINELS) {
-    redis = {
-      kind: 'sentinel',
-      sentinels: hostPorts(env.REDIS_SENTINELS),
-      name: env.REDIS_SENTINEL_NAME ?? '',
-    };
-  } else if (env.REDIS_CLUSTER_NODES) redis = { kind: 'cluster', nodes: hostPorts(env.REDIS_CLUSTER_NODES) };
+  const redis = parseRedisConnection(env, problems);
 
   const refreshAheadSeconds = env.TOKEN_REFRESH_AHEAD_SECONDS ?? 240;
   if (refreshAheadSeconds >= 300 && accounts.some((a) => a.tokenEndpoint === 'stable')) {
@@ -319,11 +385,6 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
   if (apiKeys.some((k) => k.length < 16))
     problems.push('ADMIN_API_KEYS: every key must be at least 16 characters');
   if (apiKeys.length === 0 && sandboxEnabled) apiKeys = [SANDBOX_ADMIN_KEY];
-  if (env.REDIS_CLUSTER_NODES) {
-    problems.push(
-      'REDIS_CLUSTER_NODES: Redis Cluster is not supported by this version yet; use REDIS_URL or REDIS_SENTINELS',
-    );
-  }
 
   if (problems.length) throw new ConfigError(problems);
 

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
 import { COMPARE_AND_SET, EXTEND_LOCK, RELEASE_LOCK, RESERVE_FORCE } from './redis-scripts';
 import {
   FORCE_COUNTER,
@@ -9,8 +8,9 @@ import {
   type ForceReservation,
   type TokenStore,
 } from './token-store';
+import { isCluster, type RedisClient } from './redis.constants';
 
-type Client = Redis | Cluster;
+type Client = RedisClient;
 
 interface ScriptedClient {
   wxhubCas(
@@ -36,8 +36,11 @@ interface ScriptedClient {
 const COUNTERS_TTL_SECONDS = 3 * 86400;
 
 /**
- * The shared store. Keys: `<prefix>:{<appId>}:<what>` — the `{appId}` hash tag keeps an account's keys in one
- * Cluster slot, so every script touches a single slot.
+ * The shared store, on one Redis, a Sentinel-managed master or a Redis Cluster. Keys: `<prefix>:{<appId>}:<what>`
+ * (`token`, `jsapi_ticket`, `wx_card_ticket`, `lock:<name>`, `counters:<day>`, `force:last`) — the `{appId}` hash
+ * tag keeps an account's keys in one Cluster slot, so every script and MULTI touches a single slot and every key
+ * a script touches is passed in KEYS. The only name without a tag is the change channel `<prefix>:changes`, which
+ * is not a key: classic PUBLISH reaches every node of a cluster.
  */
 export class RedisTokenStore implements TokenStore {
   readonly description: string;
@@ -109,7 +112,11 @@ export class RedisTokenStore implements TokenStore {
 
   private ensureSubscribed(): void {
     if (this.subscriber) return;
-    const subscriber = this.client.duplicate();
+    // NOTE: a cluster client refuses commands while it has no slot map (offline queue off); the subscriber
+    // queues its SUBSCRIBE until it is ready instead, and re-subscribes on any node it moves to
+    const subscriber = isCluster(this.client)
+      ? this.client.duplicate([], { enableOfflineQueue: true })
+      : this.client.duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', (error: Error) => this.logger.warn(`change subscription: ${error.message}`));
     subscriber.on('message', (_channel: string, message: string) => {
@@ -168,10 +175,12 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async ping(): Promise<void> {
-    if ('nodes' in this.client && typeof this.client.nodes === 'function') {
-      await Promise.all(this.client.nodes('master').map((node) => node.ping()));
+    if (isCluster(this.client)) {
+      const masters = this.client.nodes('master');
+      if (masters.length === 0) throw new Error('no Redis Cluster master is known');
+      await Promise.all(masters.map((node) => node.ping()));
     } else {
-      await (this.client as Redis).ping();
+      await this.client.ping();
     }
   }
 

@@ -1,11 +1,11 @@
 import { DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
-import { RedisModule, RedisService, type RedisModuleOptions } from '@liaoliaots/nestjs-redis';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
 import { MemoryTokenStore } from '../store/memory-token-store';
-import { redisClientCloser, redisModuleOptions } from '../store/redis-options';
+import { RedisConnectionModule } from '../store/redis-connection.module';
 import { RedisTokenStore } from '../store/redis-token-store';
+import { WXHUB_REDIS, type RedisClient } from '../store/redis.constants';
 import { TokenStore } from '../store/token-store';
 import { TOKEN_PLANE_OPTIONS } from './token.constants';
 import {
@@ -25,10 +25,6 @@ const REDIS_NAMESPACE = 'wxhub';
 
 export type TokenModuleAsyncOptions = AsyncModuleOptions<TokenModuleOptions>;
 
-function tokenRedisOptions(options: TokenModuleOptions): RedisModuleOptions {
-  return redisModuleOptions(options.store ? null : options.redis, REDIS_NAMESPACE);
-}
-
 function describeStore(options: TokenModuleOptions): string {
   const redis = options.redis;
   if (!redis) return 'embedded in-memory store';
@@ -37,7 +33,7 @@ function describeStore(options: TokenModuleOptions): string {
     return `redis at ${url.hostname}:${url.port || 6379}${url.pathname.length > 1 ? ` db ${url.pathname.slice(1)}` : ''}`;
   }
   if (redis.kind === 'sentinel') return `redis via sentinels (master "${redis.name}")`;
-  return 'redis cluster';
+  return `redis cluster (seed nodes ${redis.nodes.map((n) => `${n.host}:${n.port}`).join(', ')})`;
 }
 
 const providers: Provider[] = [
@@ -53,10 +49,10 @@ const providers: Provider[] = [
   },
   {
     provide: TokenStore,
-    useFactory: (options: TokenModuleOptions, plane: TokenPlaneOptions, redis: RedisService) => {
+    useFactory: (options: TokenModuleOptions, plane: TokenPlaneOptions, redis: RedisClient | null) => {
       const logger = new Logger('TokenStore');
       if (options.store) return options.store;
-      if (!options.redis) {
+      if (!redis || !options.redis) {
         logger.warn(
           'using the embedded in-memory store: correct for ONE instance only; set REDIS_URL to run several',
         );
@@ -64,9 +60,9 @@ const providers: Provider[] = [
       }
       const description = describeStore(options);
       logger.log(`token store: ${description}, key prefix "${plane.keyPrefix}"`);
-      return new RedisTokenStore(redis.getOrThrow(REDIS_NAMESPACE), plane.keyPrefix, description);
+      return new RedisTokenStore(redis, plane.keyPrefix, description);
     },
-    inject: [TOKEN_MODULE_OPTIONS, TOKEN_PLANE_OPTIONS, RedisService],
+    inject: [TOKEN_MODULE_OPTIONS, TOKEN_PLANE_OPTIONS, WXHUB_REDIS],
   },
   {
     provide: WechatTokenClient,
@@ -97,27 +93,23 @@ export class TokenModule {
     return this.define(optionsModule(TOKEN_MODULE_OPTIONS, options), options.isGlobal);
   }
 
-  // NOTE: not ConfigurableModuleBuilder: the Redis connection (nestjs-redis) must read the same options, so
-  // they live in a small module that both this module and RedisModule import.
+  // NOTE: not ConfigurableModuleBuilder: the Redis connection must read the same options, so they live in a
+  // small module that both this module and the connection import.
   private static define(options: DynamicModule, isGlobal = false): DynamicModule {
+    const connection = RedisConnectionModule.forRootAsync({
+      provide: WXHUB_REDIS,
+      namespace: REDIS_NAMESPACE,
+      imports: [options],
+      inject: [TOKEN_MODULE_OPTIONS],
+      useFactory: (o: TokenModuleOptions) => (o.store ? null : o.redis),
+    });
     return {
       module: TokenModule,
       global: isGlobal,
-      imports: [
-        options,
-        ScheduleModule.forRoot(),
-        RedisModule.forRootAsync(
-          {
-            imports: [options],
-            inject: [TOKEN_MODULE_OPTIONS],
-            useFactory: (o: unknown) => tokenRedisOptions(o as TokenModuleOptions),
-            extraProviders: [redisClientCloser(REDIS_NAMESPACE)],
-          },
-          false,
-        ),
-      ],
+      imports: [options, ScheduleModule.forRoot(), connection],
       providers,
-      exports: [TokenService, TicketService, TokenScheduler, AccountRegistry],
+      // the connection is exported so that other modules can share it (@InjectWxhubRedis())
+      exports: [TokenService, TicketService, TokenScheduler, AccountRegistry, connection],
     };
   }
 }

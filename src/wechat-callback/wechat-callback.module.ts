@@ -1,8 +1,8 @@
 import { DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
-import { redisClientCloser, redisModuleOptions } from '../store/redis-options';
+import { RedisConnectionModule } from '../store/redis-connection.module';
+import type { RedisClient } from '../store/redis.constants';
 import { CustomerServiceSender } from './customer-service-sender';
 import { CallbackDedupeStore } from './dedupe/callback-dedupe-store';
 import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
@@ -18,6 +18,7 @@ import { WechatCallbackVerifier } from './wechat-callback-verifier';
 
 const MODULE_OPTIONS = Symbol('WECHAT_CALLBACK_MODULE_OPTIONS');
 const REDIS_NAMESPACE = 'wxhub-callback';
+const CALLBACK_REDIS = Symbol('WECHAT_CALLBACK_REDIS');
 
 export type WechatCallbackModuleAsyncOptions = AsyncModuleOptions<WechatCallbackModuleOptions>;
 
@@ -29,18 +30,15 @@ const providers: Provider[] = [
   },
   {
     provide: CallbackDedupeStore,
-    useFactory: (options: WechatCallbackModuleOptions, redis: RedisService) => {
+    useFactory: (options: WechatCallbackModuleOptions, redis: RedisClient | null) => {
       if (options.dedupeStore) return options.dedupeStore;
-      if (!options.redis) {
+      if (!redis) {
         new Logger('WechatCallback').warn('de-duplicating pushes in memory: correct for ONE instance only');
         return new MemoryCallbackDedupeStore();
       }
-      return new RedisCallbackDedupeStore(
-        redis.getOrThrow(REDIS_NAMESPACE),
-        resolveCallbackOptions(options).keyPrefix,
-      );
+      return new RedisCallbackDedupeStore(redis, resolveCallbackOptions(options).keyPrefix);
     },
-    inject: [MODULE_OPTIONS, RedisService],
+    inject: [MODULE_OPTIONS, CALLBACK_REDIS],
   },
   { provide: WechatCallbackRouter, useFactory: () => new WechatCallbackRouter() },
   WechatCallbackExplorer,
@@ -71,21 +69,13 @@ export class WechatCallbackModule {
       imports: [
         options,
         DiscoveryModule,
-        RedisModule.forRootAsync(
-          {
-            imports: [options],
-            inject: [MODULE_OPTIONS],
-            useFactory: (o: unknown) => {
-              const callbackOptions = o as WechatCallbackModuleOptions;
-              return redisModuleOptions(
-                callbackOptions.dedupeStore ? null : callbackOptions.redis,
-                REDIS_NAMESPACE,
-              );
-            },
-            extraProviders: [redisClientCloser(REDIS_NAMESPACE)],
-          },
-          false,
-        ),
+        RedisConnectionModule.forRootAsync({
+          provide: CALLBACK_REDIS,
+          namespace: REDIS_NAMESPACE,
+          imports: [options],
+          inject: [MODULE_OPTIONS],
+          useFactory: (o: WechatCallbackModuleOptions) => (o.dedupeStore ? null : o.redis),
+        }),
       ],
       controllers: [WechatCallbackController],
       providers,

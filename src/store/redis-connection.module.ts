@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import {
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
+import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
+import type { RedisConnection } from '../config/wxhub-config';
+import { clusterModuleOptions, redisModuleOptions } from './redis-options';
+import { isCluster, type RedisClient } from './redis.constants';
+
+/** How long the boot waits for a Redis Cluster to report its slots before going on degraded. */
+const CLUSTER_READY_TIMEOUT_MS = 5000;
+const CLIENT = Symbol('REDIS_CONNECTION_CLIENT');
+
+/** Options of {@link RedisConnectionModule.forRootAsync}. */
+export interface RedisConnectionModuleOptions extends AsyncModuleOptions<RedisConnection | null | undefined> {
+  /** The token under which the client (`RedisClient | null`) is provided and exported. */
+  provide: symbol;
+  /** The connection's name (nestjs-redis namespace), shown in connection logs. */
+  namespace: string;
+}
+
+/**
+ * One ioredis client made from a {@link RedisConnection}, whatever the topology: nestjs-redis's `RedisModule`
+ * makes it for REDIS_URL and Sentinel, its `ClusterModule` for Redis Cluster, and the importer gets a
+ * `RedisClient | null` (null: no Redis configured) under its own token. The client is closed at shutdown, after
+ * every `onModuleDestroy` (which may still release locks through it).
+ *
+ * @example
+ * RedisConnectionModule.forRootAsync({
+ *   provide: AUDIT_REDIS, namespace: 'wxhub-audit',
+ *   imports: [WxhubConfigModule], inject: [WXHUB_CONFIG], useFactory: (config: WxhubConfig) => config.redis,
+ * })
+ */
+@Module({})
+export class RedisConnectionModule implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisConnectionModule.name);
+
+  constructor(@Inject(CLIENT) private readonly client: RedisClient | null) {}
+
+  static forRootAsync(options: RedisConnectionModuleOptions): DynamicModule {
+    const connectionToken = Symbol(`${options.namespace} connection`);
+    const connection = optionsModule<{ redis: RedisConnection | null }>(connectionToken, {
+      imports: options.imports,
+      inject: options.inject,
+      useFactory: async (...args: never[]) => ({ redis: (await options.useFactory(...args)) ?? null }),
+    });
+    const clientProvider: Provider = {
+      provide: CLIENT,
+      useFactory: async (
+        { redis }: { redis: RedisConnection | null },
+        standalone: RedisService,
+        cluster: ClusterService,
+      ): Promise<RedisClient | null> => {
+        if (!redis) return null;
+        if (redis.kind !== 'cluster') return standalone.getOrThrow(options.namespace);
+        const client = cluster.getOrThrow(options.namespace);
+        await clusterReady(client, options.namespace);
+        return client;
+      },
+      inject: [connectionToken, RedisService, ClusterService],
+    };
+    return {
+      module: RedisConnectionModule,
+      imports: [
+        connection,
+        RedisModule.forRootAsync(
+          {
+            imports: [connection],
+            inject: [connectionToken],
+            useFactory: (c: unknown) =>
+              redisModuleOptions((c as { redis: RedisConnection | null }).redis, options.namespace),
+          },
+          false,
+        ),
+        ClusterModule.forRootAsync(
+          {
+            imports: [connection],
+            inject: [connectionToken],
+            useFactory: (c: unknown) =>
+              clusterModuleOptions((c as { redis: RedisConnection | null }).redis, options.namespace),
+          },
+          false,
+        ),
+      ],
+      providers: [clientProvider, { provide: options.provide, useExisting: CLIENT }],
+      exports: [options.provide],
+    };
+  }
+
+  // NOTE: nestjs-redis's own close (closeClient) looks its clients up without a module scope, so with several
+  // connections it closes one of them twice and the others never; each connection closes its own client here.
+  async onApplicationShutdown(): Promise<void> {
+    const client = this.client;
+    if (!client || client.status === 'end') return;
+    if (client.status !== 'ready') {
+      client.disconnect();
+      return;
+    }
+    await client.quit().catch((error: Error) => {
+      this.logger.warn(`closing a Redis connection: ${error.message}`);
+      client.disconnect();
+    });
+  }
+}
+
+/**
+ * A cluster client refuses commands until it knows the slots (its offline queue is off, see redis-options.ts):
+ * wait for that at boot, within bounds, so the first token reads do not fail for nothing.
+ */
+async function clusterReady(client: RedisClient, namespace: string): Promise<void> {
+  if (!isCluster(client) || client.status === 'ready') return;
+  const timeout = AbortSignal.timeout(CLUSTER_READY_TIMEOUT_MS);
+  try {
+    await once(client, 'ready', { signal: timeout });
+  } catch {
+    new Logger(RedisConnectionModule.name).warn(
+      `Redis Cluster (${namespace}) not ready after ${CLUSTER_READY_TIMEOUT_MS} ms; starting degraded, it keeps retrying`,
+    );
+  }
+}
