@@ -3,7 +3,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * The fault suite: every e2e scenario that breaks something on purpose (a killed or terminated lock holder, Redis
- * paused, stopped or failing over, WeChat busy, an invalid-report storm, WeChat's retries across instances, slow
+ * paused, stopped or failing over (Sentinel, Cluster), WeChat busy, an invalid-report storm, WeChat's retries across instances, slow
  * handlers), run as one command, then a summary table of what callers saw.
  *
  *   npm run test:fault            runs the fault specs (real processes, real redis-server, the simulator) and prints the table
@@ -25,6 +25,7 @@ const SPECS = [
   'test/fleet.e2e-spec.ts',
   'test/redis-outage.e2e-spec.ts',
   'test/redis-sentinel.e2e-spec.ts',
+  'test/redis-cluster.e2e-spec.ts',
   'test/shutdown.e2e-spec.ts',
   'test/callback.e2e-spec.ts',
 ];

@@ -6,6 +6,7 @@ import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
 import { type ChildHandle, spawnNode, startSimulator, terminate } from './support/processes';
 import { startRedisCluster, waitFor, type RedisClusterHandle } from './support/redis-topologies';
+import { reportFault } from './support/fault-report';
 
 /*
  * wxhub on a real 3-master Redis Cluster (password-protected, every process on loopback): two hub processes
@@ -327,6 +328,13 @@ describe('wxhub on a 3-master Redis Cluster', () => {
     expect(servedWhilePaused).toBeGreaterThan(40);
     expect(errors).toBe(0);
     expect(wrong).toBe(0);
+    reportFault({
+      scenario: 'Redis Cluster: a master hangs 4 s (cluster_state:fail), reads from 2 hubs',
+      invalidServed: wrong,
+      callerErrors: errors,
+      recoverySeconds: readyAfterMs / 1000,
+      note: `${servedWhilePaused} reads answered meanwhile; readiness 503 during, 200 after`,
+    });
     // scripts run on the recovered master again: a forced refresh (force budget, CAS, counters) is stored there
     const forced = await postJson<TokenBody>(
       `${hubs[1]!.url}/api/v1/accounts/${accounts[0]}/token/refresh`,
@@ -396,6 +404,13 @@ describe('wxhub on a 3-master Redis Cluster', () => {
       });
       expect((await simStats(id)).stableToken).toBe(calls[i]);
     }
+    reportFault({
+      scenario: 'Redis Cluster: a master crashes and restarts empty, reads from 2 hubs',
+      invalidServed: wrong,
+      callerErrors: errors,
+      recoverySeconds: restoredMs / 1000,
+      note: 'tokens written back to the restarted master with 0 upstream calls',
+    });
   });
 
   it('/health/ready is up on both hubs and names the cluster store', async () => {

@@ -1,6 +1,7 @@
 import { getJson, postJson } from './support/http';
 import { startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
 import { startRedisSentinel, waitFor, type RedisSentinelHandle } from './support/redis-topologies';
+import { reportFault } from './support/fault-report';
 
 /*
  * wxhub on Redis Sentinel (password-protected master + replica, 3 sentinels, every process on loopback): two hub
@@ -124,6 +125,13 @@ describe('wxhub on Redis Sentinel', () => {
     expect([...tokens]).toEqual([before.access_token]);
     // no token was lost: the new master holds the same version
     expect(await stored(failover.to)).toMatchObject({ value: before.access_token, version: before.version });
+    reportFault({
+      scenario: 'Redis Sentinel failover (SENTINEL FAILOVER) under continuous reads from 2 hubs',
+      invalidServed: invalid,
+      callerErrors: errors,
+      recoverySeconds: failover.promotedMs / 1000,
+      note: `${served - servedBefore} reads from the failover on; the new master holds the same token version`,
+    });
   });
 
   it('after the failover a rotation is written to the new master and reaches the other hub', async () => {
