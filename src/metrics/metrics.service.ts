@@ -73,6 +73,7 @@ export class MetricsService {
     buckets: CALLBACK_BUCKETS,
     registers: [this.registry],
   });
+  private readonly callbackDurationChildren = new Map<string, { observe(value: number): void }>();
   private readonly dedupeHits = new Counter({
     name: 'wxhub_callback_dedupe_hits_total',
     help: 'Pushes answered as duplicates of one already handled or being handled',
@@ -117,7 +118,14 @@ export class MetricsService {
   }
 
   callbackAnswered(appId: string, outcome: CallbackOutcome, seconds: number): void {
-    this.callbackDuration.labels(appId, outcome).observe(seconds);
+    // once per push: the labelled child is looked up once per (account, outcome), not rebuilt from its labels
+    const key = `${appId}\n${outcome}`;
+    let child = this.callbackDurationChildren.get(key);
+    if (child === undefined) {
+      child = this.callbackDuration.labels(appId, outcome);
+      this.callbackDurationChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   dedupeHit(appId: string): void {

@@ -645,6 +645,37 @@ describe('parseWechatXml', () => {
 });
 
 describe('renderCdata', () => {
+  it('gives the same CDATA on its plain-text shortcut as the full rewrite, on 20,000 random texts', () => {
+    const alphabet = [
+      'a',
+      ' ',
+      '\n',
+      '\t',
+      '\r',
+      ']',
+      ']]>',
+      '>',
+      '\u0000',
+      '\u0007',
+      '中',
+      '😀',
+      '\ud800',
+      '\udc00',
+      '\ufffe',
+      '\uffff',
+      '\u00a0',
+    ];
+    const full = (text: string): string =>
+      `<![CDATA[${text.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '').replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      for (let n = Math.floor(next() * 8); n > 0; n--) text += alphabet[Math.floor(next() * alphabet.length)];
+      expect(renderCdata(text)).toBe(full(text));
+    }
+  });
+
   it('wraps plain text in one CDATA section', () => {
     expect(renderCdata('你好 <b>&amp;</b>')).toBe('<![CDATA[你好 <b>&amp;</b>]]>');
     expect(renderCdata('')).toBe('<![CDATA[]]>');
