@@ -378,16 +378,17 @@ async function runScenario(accounts, instances) {
 
     // isolated costs of one scrape and one probe, on a quiet hub (nothing else scrapes meanwhile)
     const single = {};
-    for (const [what, urlPath] of [
-      ['metrics', '/metrics'],
-      ['ready', '/health/ready'],
+    for (const [what, urlPath, headers] of [
+      ['metrics', '/metrics', {}],
+      ['ready', '/health/ready', {}],
+      ['accounts', '/api/v1/accounts', { authorization: `Bearer ${KEY}` }],
     ]) {
-      await request(hubs[0].port, 'GET', urlPath); // warm
+      await request(hubs[0].port, 'GET', urlPath, headers); // warm
       const runs = [];
       for (let i = 0; i < 3; i++) {
         const s0 = await commandStats(redisPort);
         const t0 = process.hrtime.bigint();
-        const r = await request(hubs[0].port, 'GET', urlPath);
+        const r = await request(hubs[0].port, 'GET', urlPath, headers);
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         const d = diffStats(s0, await commandStats(redisPort));
         runs.push({ status: r.status, ms, commands: hubCommands(d), byCommand: top(d) });
@@ -574,6 +575,9 @@ function renderSection(runs) {
   row('one `/metrics` scrape: ms', (s) => fmt(s.single.metrics.ms));
   row('one `/health/ready` probe: Redis commands', (s) => fmt(s.single.ready.commands));
   row('one `/health/ready` probe: ms', (s) => fmt(s.single.ready.ms));
+  row('one `GET /api/v1/accounts` (operator, exact): Redis commands / ms', (s) =>
+    s.single.accounts ? `${fmt(s.single.accounts.commands)} / ${fmt(s.single.accounts.ms)}` : '–',
+  );
   row('steady: window (s)', (s) => fmt(s.steady.windowS));
   row('steady: refreshes (upstream stable_token calls) / expected', (s) => `${fmt(s.steady.refreshes)} / ${fmt(s.steady.expectedRefreshes)}`);
   row('steady: refreshes per second mean / p50 / p99 / max', (s) => {
