@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout, clearTimeout */
+/* global require, process, __dirname, setTimeout, clearTimeout, Buffer */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Scale benchmark: many accounts in one hub and across several hubs sharing one Redis.
