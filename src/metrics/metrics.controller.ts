@@ -26,8 +26,9 @@ export class MetricsController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format 0.0.4.', schema: { type: 'string' } })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    // the token gauges are read at scrape time, so token reads themselves do no metrics work
-    if (this.tokens) this.metrics.setTokenGauges(await this.tokens.describeAccounts());
+    // the token gauges are read at scrape time, so token reads themselves do no metrics work; from this instance's
+    // copies, not the store, so a scrape costs no store read per account
+    if (this.tokens) this.metrics.setTokenGauges(await this.tokens.tokenGauges());
     void reply.header('content-type', this.metrics.contentType);
     return this.metrics.metrics();
   }

@@ -8,7 +8,7 @@ export type CallbackRejection = 'signature' | 'timestamp' | 'malformed' | 'mode'
 /** Seconds; WeChat gives a push 5 s before it retries. */
 const CALLBACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5];
 
-/** The subset of an account's token state the gauges are read from (TokenService.describeAccounts()). */
+/** The subset of an account's token state the gauges are read from (TokenService.tokenGauges()). */
 export interface TokenGaugeSource {
   appId: string;
   expiresIn: number | null;

@@ -576,3 +576,20 @@ describe('readSandboxSettings (standalone entry)', () => {
     expect((thrown as SandboxEnvError).message).not.toContain(APP_A.appSecret);
   });
 });
+
+describe('scale', () => {
+  it('keeps minting linear with more apps than the prune threshold (10,000 apps × 2 rotations)', () => {
+    const apps = Array.from({ length: 12_000 }, (_, i) => ({
+      appId: `wxscale${String(i).padStart(11, '0')}`,
+      appSecret: `scale-secret-${i}`,
+    }));
+    const big = new WechatSimulator({ apps, now: () => clock });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- counting calls of a private method
+    const prune = jest.spyOn(big as any, 'prune');
+    for (let round = 0; round < 2; round++) for (const app of apps) big.foreignRefresh(app.appId, 'stable');
+    // 24,000 tokens minted: a prune per mint past 10,000 tokens would be 14,000 full scans
+    expect(prune.mock.calls.length).toBeLessThanOrEqual(3);
+    const last = apps[apps.length - 1] as (typeof apps)[number];
+    expect(big.checkToken(last.appId, big.foreignRefresh(last.appId, 'stable').access_token)).toBe('valid');
+  });
+});

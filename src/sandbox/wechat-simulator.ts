@@ -202,6 +202,7 @@ const ERR = {
 
 /** Dead tokens are forgotten this long after they died, so a long-running sandbox does not grow without bound. */
 const TOKEN_RETENTION_MS = 86_400_000;
+/** The first prune runs at this many remembered tokens; later ones when the map has doubled since the last. */
 const PRUNE_THRESHOLD = 10_000;
 
 interface WechatError {
@@ -261,6 +262,9 @@ export class WechatSimulator {
   private recordedCustomMessages: RecordedCustomMessage[] = [];
   private recordedRequests: RecordedRequest[] = [];
   private faultSeq = 0;
+  // NOTE: with more apps than PRUNE_THRESHOLD the live tokens alone exceed it; pruning at a fixed size would scan
+  // every token on every mint (quadratic at 10,000 apps), so the next prune waits until the map has doubled.
+  private pruneAt = PRUNE_THRESHOLD;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
 
@@ -703,7 +707,10 @@ export class WechatSimulator {
   }
 
   private mint(appId: string, kind: TokenEndpoint, now: number): TokenGrant {
-    if (this.tokens.size >= PRUNE_THRESHOLD) this.prune(now);
+    if (this.tokens.size >= this.pruneAt) {
+      this.prune(now);
+      this.pruneAt = Math.max(PRUNE_THRESHOLD, 2 * this.tokens.size);
+    }
     const token = randomBytes(96).toString('base64url');
     const record: TokenRecord = { appId, kind, expiresAt: now + this.timing.tokenLifetimeSeconds * 1000 };
     this.tokens.set(token, record);

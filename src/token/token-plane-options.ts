@@ -30,6 +30,11 @@ export interface TokenModuleOptions {
   forceMinIntervalSeconds?: number;
   /** How long an in-process copy is trusted without asking the store. Default 3000. */
   l1TtlMs?: number;
+  /**
+   * Scheduled refreshes (and so upstream token calls and refresh locks) run at once by this instance at most;
+   * the others wait their turn. Callers that need a token now never wait behind them. Default 16.
+   */
+  refreshConcurrency?: number;
 }
 
 export interface TokenPlaneOptions {
@@ -42,6 +47,7 @@ export interface TokenPlaneOptions {
   forceDailyBudget: number;
   forceMinIntervalMs: number;
   l1TtlMs: number;
+  refreshConcurrency: number;
   /** A token with less than this left is never handed out. */
   minServeMs: number;
   instanceId: string;
@@ -59,6 +65,7 @@ export function resolveTokenPlaneOptions(options: TokenModuleOptions): TokenPlan
     forceDailyBudget: options.forceDailyBudget ?? 20,
     forceMinIntervalMs: (options.forceMinIntervalSeconds ?? 30) * 1000,
     l1TtlMs: options.l1TtlMs ?? 3_000,
+    refreshConcurrency: options.refreshConcurrency ?? 16,
     minServeMs: Math.min(3_000, refreshAheadMs / 4),
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
   };

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
 import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
+import { ConcurrencyLimiter } from './concurrency-limiter';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
@@ -13,6 +14,9 @@ const STABLE_ROTATION_WINDOW_MS = 300_000;
 
 /** Refreshes one credential of an account if it has less than `horizonMs` left; resolves to the current record. */
 export type ScheduledRefresh = (appId: string, horizonMs: number) => Promise<CredentialRecord>;
+
+/** Told of every record the scheduler plans from (read from the store or returned by a refresh). */
+export type PlannedRecordListener = (appId: string, kind: CredentialKind, record: CredentialRecord) => void;
 
 interface Plan {
   appId: string;
@@ -28,12 +32,21 @@ interface Plan {
  * does the work for everybody (the others find the fresh value on their double check). Any instance's change
  * re-plans the timers everywhere. Access tokens are planned for every account from boot; other credentials
  * (JS-SDK tickets) from their first use.
+ *
+ * Due refreshes run through a limiter (`refreshConcurrency` at once): at a cold start every account without a
+ * token is due at once, and thousands of simultaneous upstream calls and locks would only make WeChat, Redis and
+ * the event loop slower for everybody. A caller that needs a token now does not queue here: it refreshes directly
+ * (TokenService → TokenRefresher, single-flight per account), and the queued scheduled refresh of that account
+ * then finds the fresh token on its double check, or is dropped when a re-plan replaced it meanwhile. Each
+ * instance plans its boot in its own random order, so the instances of a fleet work on different accounts.
  */
 @Injectable()
 export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TokenScheduler.name);
   private readonly planned = new Map<string, Plan>();
   private readonly refreshers = new Map<CredentialKind, ScheduledRefresh>();
+  private readonly recordListeners = new Set<PlannedRecordListener>();
+  private readonly limiter: ConcurrencyLimiter;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
@@ -44,6 +57,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectTokenStore() private readonly store: TokenStore,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
   ) {
+    this.limiter = new ConcurrencyLimiter(options.refreshConcurrency);
     this.register(
       'token',
       async (appId, horizonMs) => (await refresher.refresh(appId, { kind: 'expiring', horizonMs })).record,
@@ -60,7 +74,19 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       const plan = this.planned.get(this.key(change.appId, change.kind));
       if (plan && plan.version !== change.version) void this.planFromStore(change.appId, change.kind);
     });
-    for (const account of this.accounts.list()) void this.planFromStore(account.appId, 'token');
+    for (const account of shuffled(this.accounts.list())) void this.planFromStore(account.appId, 'token');
+  }
+
+  /** Calls `listener` with every record a plan is made from; returns the function that unsubscribes. */
+  onPlannedRecord(listener: PlannedRecordListener): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
+  /** Scheduled refreshes running now / waiting for a slot, and the most that ever ran at once. */
+  get refreshQueue(): { active: number; queued: number; maxActive: number; limit: number } {
+    const { active, queued, maxActive, limit } = this.limiter;
+    return { active, queued, maxActive, limit };
   }
 
   onModuleDestroy(): void {
@@ -72,6 +98,12 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   /** When the next proactive refresh of an account's credential is due. */
   nextRefreshAt(appId: string, kind: CredentialKind = 'token'): number | undefined {
     return this.planned.get(this.key(appId, kind))?.at;
+  }
+
+  /** A refresh of the credential is due (its timer fired or is about to) and waits for a slot or runs. */
+  refreshDue(appId: string, kind: CredentialKind = 'token'): boolean {
+    const plan = this.planned.get(this.key(appId, kind));
+    return plan !== undefined && plan.at <= Date.now();
   }
 
   /** Keeps a credential of an account refreshed from now on (no-op when it already is). */
@@ -108,6 +140,8 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const now = Date.now();
     const version = record ? record.version : null;
     const ahead = this.options.refreshAheadMs;
+    if (record && this.accounts.get(appId))
+      for (const listener of this.recordListeners) listener(appId, kind, record);
     if (!record || record.expiresAt - now <= this.options.minServeMs) {
       this.schedule(appId, kind, now, version, ahead);
       return;
@@ -143,9 +177,16 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const refresh = plan && this.refreshers.get(plan.kind);
     if (!plan || !refresh) return;
     try {
-      // a little slack: the timer may fire a few ms late, never early
-      this.plan(plan.appId, plan.kind, await refresh(plan.appId, plan.horizonMs + 250));
+      const record = await this.limiter.run(async () =>
+        // re-planned (another instance or a caller refreshed it) or untracked while waiting: nothing left to do
+        this.planned.get(key) === plan
+          ? // a little slack: the timer may fire a few ms late, never early
+            refresh(plan.appId, plan.horizonMs + 250)
+          : undefined,
+      );
+      if (record) this.plan(plan.appId, plan.kind, record);
     } catch (error) {
+      if (this.planned.get(key) !== plan) return;
       const retryAfter =
         error instanceof TokenUnavailableError && error.retryAfterMs ? error.retryAfterMs : STORE_RETRY_MS;
       this.schedule(
@@ -170,4 +211,16 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private timerName(key: string): string {
     return `wxhub:refresh:${key}`;
   }
+}
+
+/** A copy of `items` in random order (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const swap = copy[i] as T;
+    copy[i] = copy[j] as T;
+    copy[j] = swap;
+  }
+  return copy;
 }

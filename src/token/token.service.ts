@@ -51,6 +51,21 @@ export interface AccountTokenState {
   lastError: { message: string; errcode: number | null; at: string; nextAttemptAt: string } | null;
 }
 
+/** What the token gauges show of one account (see TokenService.tokenGauges). */
+export interface TokenGauge {
+  appId: string;
+  /** Seconds the token this instance holds can still be used; null without one. */
+  expiresIn: number | null;
+  forceRefreshBudgetLeft: number;
+}
+
+/** Force refreshes spent today as last read from the store; `epoch` detects a change noticed during the read. */
+interface ForceUse {
+  day: string;
+  used: number;
+  epoch: number;
+}
+
 interface L1Entry {
   record: CredentialRecord;
   token: AccessToken;
@@ -70,6 +85,10 @@ export class TokenService implements OnModuleDestroy {
   private readonly reads = new Map<string, Promise<CredentialRecord | null>>();
   private readonly unsubscribe: () => void;
   private readonly learnedListeners = new Set<TokenLearnedListener>();
+  private readonly unsubscribePlanned: () => void;
+  private readonly forceUse = new Map<string, ForceUse>();
+  /** Bumped when an account's force counter may have changed (a forced or reported token was learned). */
+  private readonly forceEpochs = new Map<string, number>();
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
@@ -87,10 +106,16 @@ export class TokenService implements OnModuleDestroy {
       // memory must be the newest token, not the one just replaced
       this.readShared(change.appId).catch(() => undefined);
     });
+    // the scheduler reads every account's record at boot and after each change: keeping it here too gives this
+    // instance a current copy of every token, so health and gauges need no store read per account
+    this.unsubscribePlanned = scheduler.onPlannedRecord((appId, kind, record) => {
+      if (kind === 'token') this.learn(appId, record);
+    });
   }
 
   onModuleDestroy(): void {
     this.unsubscribe();
+    this.unsubscribePlanned();
   }
 
   /** The current access_token of `appId`. Throws TokenUnavailableError when none can be had in time. */
@@ -175,12 +200,36 @@ export class TokenService implements OnModuleDestroy {
     return this.remember(appId, result.record).token;
   }
 
-  /** For health checks: whether an account holds a live token, is getting one, or is failing. */
+  /**
+   * For health checks: whether an account holds a live token, is getting one, or is failing — from what this
+   * instance holds (its copy of every account's token, kept current by the store's change notifications and the
+   * scheduler), so a probe costs no store read per account.
+   */
   async status(appId: string): Promise<AccountTokenState['status']> {
-    const live = await this.peek(appId).catch(() => null);
-    if (live) return 'live';
-    if (this.refresher.refreshing(appId)) return 'refreshing';
-    return this.refresher.failureOf(appId) ? 'failing' : 'missing';
+    return this.statusNow(appId, Date.now());
+  }
+
+  /**
+   * The token gauges of every account from this instance's copies. The force budget is read from the store only
+   * for accounts whose force counter may have changed since it was last read (a forced or reported token was
+   * learned, this instance's refresh failed after a reservation, or a new China day began), so a scrape costs
+   * store reads in proportion to refreshes, not to accounts.
+   */
+  async tokenGauges(): Promise<TokenGauge[]> {
+    const accounts = this.accounts.list();
+    const used = await this.forceUsedToday(
+      accounts.map((a) => a.appId),
+      chinaDay(Date.now()),
+    );
+    const now = Date.now();
+    return accounts.map(({ appId }) => {
+      const record = this.l1.get(appId)?.record;
+      return {
+        appId,
+        expiresIn: record ? Math.max(0, Math.floor((record.expiresAt - now) / 1000)) : null,
+        forceRefreshBudgetLeft: Math.max(0, this.options.forceDailyBudget - (used.get(appId) ?? 0)),
+      };
+    });
   }
 
   /** Throws when the shared store cannot be reached. */
@@ -269,6 +318,55 @@ export class TokenService implements OnModuleDestroy {
   /** Drops the in-process copy of a removed account. */
   forget(appId: string): void {
     this.l1.delete(appId);
+    this.forceUse.delete(appId);
+    this.forceEpochs.delete(appId);
+  }
+
+  private statusNow(appId: string, now: number): AccountTokenState['status'] {
+    if (this.refresher.usable(this.l1.get(appId)?.record ?? null, now)) return 'live';
+    // a scheduled refresh waiting for its turn is getting a token as much as one running
+    if (this.refresher.refreshing(appId) || this.scheduler.refreshDue(appId)) return 'refreshing';
+    return this.refresher.failureOf(appId) ? 'failing' : 'missing';
+  }
+
+  /** A newer record than the one held (or a later expiry of the same one) replaces it. */
+  private learn(appId: string, record: CredentialRecord): void {
+    const held = this.l1.get(appId)?.record;
+    if (
+      held &&
+      (held.version > record.version ||
+        (held.version === record.version && held.expiresAt >= record.expiresAt))
+    )
+      return;
+    this.remember(appId, record);
+  }
+
+  private async forceUsedToday(appIds: string[], day: string): Promise<Map<string, number>> {
+    const used = new Map<string, number>();
+    const reads: Promise<void>[] = [];
+    for (const appId of appIds) {
+      const known = this.forceUse.get(appId);
+      const epoch = this.forceEpochs.get(appId) ?? 0;
+      // a failing account may have spent a reservation on a call that then failed: no token tells us
+      if (known && known.day === day && known.epoch === epoch && !this.refresher.failureOf(appId)) {
+        used.set(appId, known.used);
+        continue;
+      }
+      reads.push(
+        this.store.getCounters(appId, day).then(
+          (counters) => {
+            const count = counters[FORCE_COUNTER] ?? 0;
+            this.forceUse.set(appId, { day, used: count, epoch });
+            used.set(appId, count);
+          },
+          () => {
+            used.set(appId, known?.day === day ? known.used : 0);
+          },
+        ),
+      );
+    }
+    await Promise.all(reads);
+    return used;
   }
 
   /**
@@ -364,6 +462,9 @@ export class TokenService implements OnModuleDestroy {
     });
     const entry: L1Entry = { record, token, checkedUntil };
     this.l1.set(appId, entry);
+    // these may have spent a force refresh (here or on another instance): the budget gauge re-reads it
+    if (record.source === 'operator' || record.source === 'invalid-report')
+      this.forceEpochs.set(appId, (this.forceEpochs.get(appId) ?? 0) + 1);
     for (const listener of this.learnedListeners)
       listener(appId, token, { forcedByOperator: record.source === 'operator' });
     return entry;
