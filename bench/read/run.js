@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname */
+/* global require, process, __dirname, fetch, AbortSignal */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Read path: what reading a token costs.
@@ -63,7 +63,8 @@ function parseArgs(argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'build') o.build = true;
     else if (key === 'no-write') o.write = false;
-    else if (['duration', 'warmup', 'rounds', 'connections', 'seconds'].includes(key) && Number(value) > 0) o[key] = Number(value);
+    else if (['duration', 'warmup', 'rounds', 'connections', 'seconds'].includes(key) && Number(value) > 0)
+      o[key] = Number(value);
     else throw new Error(`unknown option ${arg}`);
   }
   return o;
@@ -72,7 +73,11 @@ function parseArgs(argv) {
 function childEnv(extra) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|SIM_URL|APP_|SECONDS|EXPIRES_AT|VERSION)/.test(key)) {
+    if (
+      /^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|SIM_URL|APP_|SECONDS|EXPIRES_AT|VERSION)/.test(
+        key,
+      )
+    ) {
       delete env[key];
     }
   }
@@ -94,37 +99,45 @@ async function getJson(port, urlPath, headers = {}) {
 async function waitFor(child, probe, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
+    if (child.exitCode !== null)
+      throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
     try {
       if (await probe()) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
+    if (Date.now() > deadline)
+      throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
     await sleep(100);
   }
 }
 
 async function startRedis() {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    cwd: os.tmpdir(),
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      cwd: os.tmpdir(),
+      stdio: 'ignore',
+    },
+  );
   child.label = 'redis-server';
   child.output = '';
   child.port = port;
   process.on('exit', () => child.kill('SIGKILL'));
-  await waitFor(child, () =>
-    new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => {
-        socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
-      });
-      socket.once('error', () => resolve(false));
-    }),
+  await waitFor(
+    child,
+    () =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => socket.write('PING\r\n'));
+        socket.once('data', (d) => {
+          socket.destroy();
+          resolve(d.toString().startsWith('+PONG'));
+        });
+        socket.once('error', () => resolve(false));
+      }),
   );
   return child;
 }
@@ -135,7 +148,13 @@ async function startRedis() {
 function cannon(port, urlPath, headers, seconds) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: `http://127.0.0.1:${port}${urlPath}`, connections: options.connections, pipelining: 1, duration: seconds, headers },
+      {
+        url: `http://127.0.0.1:${port}${urlPath}`,
+        connections: options.connections,
+        pipelining: 1,
+        duration: seconds,
+        headers,
+      },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
@@ -147,7 +166,12 @@ async function round(servers, name) {
   const server = servers[name];
   const own = [servers.hub, servers.bare, servers.simulator];
   const before = cpuSnapshot(server, own);
-  const r = await cannon(server.port, tokenPath, name === 'hub' ? { authorization: `Bearer ${KEY}` } : {}, options.duration);
+  const r = await cannon(
+    server.port,
+    tokenPath,
+    name === 'hub' ? { authorization: `Bearer ${KEY}` } : {},
+    options.duration,
+  );
   const cpu = cpuDelta(before, cpuSnapshot(server, own), r.requests.total);
   return {
     rps: Math.round(r.requests.average),
@@ -184,10 +208,15 @@ function summarize(rounds) {
 function renderSection(run) {
   const m = run.machine;
   const { hub, bare } = run.http;
-  const lines = ['## Read path: the token route vs a bare Fastify route, and `TokenService.getAccessToken` in process', ''];
+  const lines = [
+    '## Read path: the token route vs a bare Fastify route, and `TokenService.getAccessToken` in process',
+    '',
+  ];
   lines.push(`- Date: ${run.date}`);
   lines.push(`- Command: \`${run.command}\` (took ${run.tookSeconds} s)`);
-  lines.push(`- Machine: nproc ${m.nproc} (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${run.loadBefore} before, ${run.loadAfter} after`);
+  lines.push(
+    `- Machine: nproc ${m.nproc} (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${run.loadBefore} before, ${run.loadAfter} after`,
+  );
   lines.push(
     `- Code: wxhub ${run.commit}${run.dirty ? ' + uncommitted changes in src/' : ''}, measured from dist/; @nestjs/core ${run.versions.nest}, fastify ${run.versions.fastify}, ioredis ${run.versions.ioredis}; autocannon ${run.versions.autocannon}`,
   );
@@ -195,7 +224,9 @@ function renderSection(run) {
     `- Load: autocannon in the benchmark process, ${run.options.connections} connections, pipelining 1, ${run.options.warmup} s warm-up per server, then ${run.options.rounds} rounds × ${run.options.duration} s per server, alternating hub / bare`,
   );
   lines.push('');
-  lines.push('| Server | req/s (median) | req/s per round | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | errors | timeouts |');
+  lines.push(
+    '| Server | req/s (median) | req/s per round | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | errors | timeouts |',
+  );
   lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of TARGETS) {
     const s = run.http[name];
@@ -228,8 +259,8 @@ function renderSection(run) {
       `(${JSON.stringify(run.checks)}); bodies were ${hub.rounds[0].bytesPerResponse} vs ${bare.rounds[0].bytesPerResponse} bytes per response including headers.`,
   );
   lines.push(
-    '- The hub answers from its in-process (L1) copy: SHA-256 + timingSafeEqual of the key (AdminAuthGuard), Nest routing and the JSON; the table gives the median of the rounds\' average req/s and p50/p99, ' +
-      'and each server\'s CPU time (/proc) per request. Rates depend on the machine, which was shared with other work (load averages above): compare the ratio and CPU per request, not the absolute figures.',
+    "- The hub answers from its in-process (L1) copy: SHA-256 + timingSafeEqual of the key (AdminAuthGuard), Nest routing and the JSON; the table gives the median of the rounds' average req/s and p50/p99, " +
+      "and each server's CPU time (/proc) per request. Rates depend on the machine, which was shared with other work (load averages above): compare the ratio and CPU per request, not the absolute figures.",
   );
   lines.push(
     '- In process: `bench/read/inprocess.js` builds a Nest application context with `TokenModule.forRoot({accounts, redis, apiBaseUrl, l1TtlMs})` from `dist/index.js`, warms the account (first fetch, then 200,000 calls), ' +
@@ -256,43 +287,62 @@ async function main() {
   const notes = [];
   try {
     const simPort = await freePort();
-    servers.simulator = startChild('simulator', ['dist/sandbox/main.js'], childEnv({ SANDBOX_PORT: String(simPort), SANDBOX_APPS: JSON.stringify([ACCOUNT]) }));
+    servers.simulator = startChild(
+      'simulator',
+      ['dist/sandbox/main.js'],
+      childEnv({ SANDBOX_PORT: String(simPort), SANDBOX_APPS: JSON.stringify([ACCOUNT]) }),
+    );
     servers.simulator.port = simPort;
     await waitFor(servers.simulator, async () => (await getJson(simPort, '/sandbox/stats')).status === 200);
 
     const hubPort = await freePort();
-    servers.hub = startChild('hub', ['dist/main.js'], childEnv({
-      NODE_ENV: 'production',
-      WECHAT_SANDBOX: 'false',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(hubPort),
-      WECHAT_API_BASE_URL: `http://127.0.0.1:${simPort}`,
-      WECHAT_ACCOUNTS: JSON.stringify([{ ...ACCOUNT, token: 'benchreadtoken', tokenEndpoint: 'stable' }]),
-      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-      REDIS_KEY_PREFIX: 'bench-read-hub',
-      ADMIN_API_KEYS: KEY,
-    }));
+    servers.hub = startChild(
+      'hub',
+      ['dist/main.js'],
+      childEnv({
+        NODE_ENV: 'production',
+        WECHAT_SANDBOX: 'false',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(hubPort),
+        WECHAT_API_BASE_URL: `http://127.0.0.1:${simPort}`,
+        WECHAT_ACCOUNTS: JSON.stringify([{ ...ACCOUNT, token: 'benchreadtoken', tokenEndpoint: 'stable' }]),
+        REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+        REDIS_KEY_PREFIX: 'bench-read-hub',
+        ADMIN_API_KEYS: KEY,
+      }),
+    );
     servers.hub.port = hubPort;
     const auth = { authorization: `Bearer ${KEY}` };
     await waitFor(servers.hub, async () => (await getJson(hubPort, tokenPath, auth)).status === 200);
     const hubToken = (await getJson(hubPort, tokenPath, auth)).json;
 
     const barePort = await freePort();
-    servers.bare = startChild('bare fastify', [path.join(__dirname, 'bare-fastify.js')], childEnv({
-      PORT: String(barePort),
-      TOKEN: hubToken.access_token,
-      EXPIRES_AT: String(Date.parse(hubToken.expires_at)),
-      VERSION: String(hubToken.version),
-    }));
+    servers.bare = startChild(
+      'bare fastify',
+      [path.join(__dirname, 'bare-fastify.js')],
+      childEnv({
+        PORT: String(barePort),
+        TOKEN: hubToken.access_token,
+        EXPIRES_AT: String(Date.parse(hubToken.expires_at)),
+        VERSION: String(hubToken.version),
+      }),
+    );
     servers.bare.port = barePort;
     await waitFor(servers.bare, async () => (await getJson(barePort, tokenPath)).status === 200);
 
     const hubAgain = await getJson(hubPort, tokenPath, auth);
     const bareAnswer = await getJson(barePort, tokenPath);
-    const wrongKey = await getJson(hubPort, tokenPath, { authorization: 'Bearer not-the-key-0000000000000000' });
-    if (hubAgain.json.access_token !== bareAnswer.json.access_token || Object.keys(hubAgain.json).join() !== Object.keys(bareAnswer.json).join()) {
-      throw new Error(`the bare route does not answer what the hub does: ${Object.keys(hubAgain.json)} vs ${Object.keys(bareAnswer.json)}`);
+    const wrongKey = await getJson(hubPort, tokenPath, {
+      authorization: 'Bearer not-the-key-0000000000000000',
+    });
+    if (
+      hubAgain.json.access_token !== bareAnswer.json.access_token ||
+      Object.keys(hubAgain.json).join() !== Object.keys(bareAnswer.json).join()
+    ) {
+      throw new Error(
+        `the bare route does not answer what the hub does: ${Object.keys(hubAgain.json)} vs ${Object.keys(bareAnswer.json)}`,
+      );
     }
     if (wrongKey.status !== 401) throw new Error(`the hub answered ${wrongKey.status} to a wrong key`);
     const checks = { hub: hubAgain.status, bare: bareAnswer.status, 'hub, wrong key': wrongKey.status };
@@ -306,14 +356,19 @@ async function main() {
       for (const name of TARGETS) {
         const r = await round(servers, name);
         rounds[name].push(r);
-        log(`round ${i} ${name.padEnd(4)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.serverCpuUsPerRequest} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}  other cores ${r.otherCores}`);
+        log(
+          `round ${i} ${name.padEnd(4)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.serverCpuUsPerRequest} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}  other cores ${r.otherCores}`,
+        );
       }
     }
     const http = { hub: summarize(rounds.hub), bare: summarize(rounds.bare) };
     const ratio = http.hub.rps / http.bare.rps;
-    log(`token route: hub ${fmt(http.hub.rps)} vs bare ${fmt(http.bare.rps)} req/s = ${ratio.toFixed(2)}× (goal ≥ ${GOAL_RATIO}×)`);
+    log(
+      `token route: hub ${fmt(http.hub.rps)} vs bare ${fmt(http.bare.rps)} req/s = ${ratio.toFixed(2)}× (goal ≥ ${GOAL_RATIO}×)`,
+    );
     for (const [name, s] of Object.entries(http)) {
-      if (s.non2xx || s.errors || s.timeouts) notes.push(`${name}: ${s.non2xx} non-2xx, ${s.errors} errors, ${s.timeouts} timeouts.`);
+      if (s.non2xx || s.errors || s.timeouts)
+        notes.push(`${name}: ${s.non2xx} non-2xx, ${s.errors} errors, ${s.timeouts} timeouts.`);
     }
     await stopChild(servers.bare);
     await stopChild(servers.hub);
@@ -334,7 +389,9 @@ async function main() {
     if (child.status !== 0) throw new Error(`inprocess.js failed (${child.status}):\n${child.stderr}`);
     const inProcess = JSON.parse(child.stdout.trim().split('\n').pop());
     for (const p of inProcess.phases) {
-      log(`in process (${p.name}, l1TtlMs ${p.l1TtlMs}): ${fmt(p.callsPerSecond)} calls/s, ${p.nsPerCall} ns/call, ${fmt(p.callsPerCpuSecond)} per CPU second, Redis commands ${p.totalCommands} ${JSON.stringify(p.redisCommands)}`);
+      log(
+        `in process (${p.name}, l1TtlMs ${p.l1TtlMs}): ${fmt(p.callsPerSecond)} calls/s, ${p.nsPerCall} ns/call, ${fmt(p.callsPerCpuSecond)} per CPU second, Redis commands ${p.totalCommands} ${JSON.stringify(p.redisCommands)}`,
+      );
     }
 
     const run = {

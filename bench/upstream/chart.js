@@ -19,7 +19,8 @@ const LABELS = {
   timer: 'baseline b: per-instance timer',
 };
 
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s) =>
+  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The SVG text for `run` (the object run.js writes to last-run.json). */
 function renderChart(run) {
@@ -35,7 +36,9 @@ function renderChart(run) {
   const x = (n) => m.left + (ns.length === 1 ? plotW / 2 : (ns.indexOf(n) / (ns.length - 1)) * plotW);
   const y = (v) => m.top + plotH - (Math.log10(Math.max(1, v)) / Math.log10(top)) * plotH;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(
     `<text x="${m.left}" y="24" font-size="15" font-weight="bold">Upstream token calls vs instances (${esc(run.options.rotations * run.options.lifetime)} s window, ${esc(run.options.rotations)} token lifetimes)</text>`,
@@ -46,14 +49,22 @@ function renderChart(run) {
       const v = decade * k;
       if (v > top) continue;
       const yy = y(v).toFixed(1);
-      out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${yy}" y2="${yy}" stroke="${k === 1 ? '#d0d7de' : '#eaeef2'}"/>`);
-      out.push(`<text x="${m.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#57606a">${v.toLocaleString('en-US')}</text>`);
+      out.push(
+        `<line x1="${m.left}" x2="${m.left + plotW}" y1="${yy}" y2="${yy}" stroke="${k === 1 ? '#d0d7de' : '#eaeef2'}"/>`,
+      );
+      out.push(
+        `<text x="${m.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#57606a">${v.toLocaleString('en-US')}</text>`,
+      );
     }
   }
   out.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + plotH}" stroke="#24292f"/>`);
-  out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#24292f"/>`);
+  out.push(
+    `<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#24292f"/>`,
+  );
   for (const n of ns) {
-    out.push(`<line x1="${x(n)}" x2="${x(n)}" y1="${m.top + plotH}" y2="${m.top + plotH + 5}" stroke="#24292f"/>`);
+    out.push(
+      `<line x1="${x(n)}" x2="${x(n)}" y1="${m.top + plotH}" y2="${m.top + plotH + 5}" stroke="#24292f"/>`,
+    );
     out.push(`<text x="${x(n)}" y="${m.top + plotH + 20}" text-anchor="middle">${n}</text>`);
   }
   out.push(`<text x="${m.left + plotW / 2}" y="${H - 15}" text-anchor="middle">instances (N)</text>`);
@@ -62,7 +73,9 @@ function renderChart(run) {
   );
   // theoretical minimum
   const ym = y(run.minimum).toFixed(1);
-  out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${ym}" y2="${ym}" stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  out.push(
+    `<line x1="${m.left}" x2="${m.left + plotW}" y1="${ym}" y2="${ym}" stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+  );
   // series
   systems.forEach((system, i) => {
     const rows = run.results.filter((r) => r.system === system).sort((a, b) => a.n - b.n);
@@ -76,19 +89,29 @@ function renderChart(run) {
       out.push(`<circle cx="${px}" cy="${py.toFixed(1)}" r="4" fill="${color}"/>`);
       // wxhub sits on the minimum line: its labels go below, the others' above
       const dy = system === 'stable' || system === 'legacy' ? 16 + (system === 'legacy' ? 12 : 0) : -9;
-      out.push(`<text x="${px}" y="${(py + dy).toFixed(1)}" text-anchor="middle" fill="${color}" font-weight="bold">${r.upstreamCalls.toLocaleString('en-US')}</text>`);
+      out.push(
+        `<text x="${px}" y="${(py + dy).toFixed(1)}" text-anchor="middle" fill="${color}" font-weight="bold">${r.upstreamCalls.toLocaleString('en-US')}</text>`,
+      );
     }
     const ly = m.top + 10 + i * 40;
     const lx = m.left + plotW + 20;
     const invalid = rows.map((r) => r.invalid.toLocaleString('en-US')).join(' / ');
     out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`);
-    out.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${esc(LABELS[system] ?? system)}</text>`);
-    out.push(`<text x="${lx + 28}" y="${ly + 15}" dominant-baseline="middle" fill="#57606a" font-size="11">invalid tokens served: ${esc(invalid)}</text>`);
+    out.push(
+      `<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${esc(LABELS[system] ?? system)}</text>`,
+    );
+    out.push(
+      `<text x="${lx + 28}" y="${ly + 15}" dominant-baseline="middle" fill="#57606a" font-size="11">invalid tokens served: ${esc(invalid)}</text>`,
+    );
   });
   const ly = m.top + 10 + systems.length * 40;
   const lx = m.left + plotW + 20;
-  out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-  out.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">theoretical minimum (${run.minimum})</text>`);
+  out.push(
+    `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+  );
+  out.push(
+    `<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">theoretical minimum (${run.minimum})</text>`,
+  );
   out.push(`<text x="${lx}" y="${ly + 24}" fill="#57606a" font-size="11">${esc(run.date)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;

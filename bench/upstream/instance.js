@@ -42,7 +42,14 @@ function pool(origin) {
 }
 
 async function getJson(origin, path, { method = 'GET', headers, body } = {}) {
-  const r = await pool(origin).request({ method, path, headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const r = await pool(origin).request({
+    method,
+    path,
+    headers,
+    body,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
   const text = await r.body.text();
   let json;
   try {
@@ -136,7 +143,8 @@ function hubSystem() {
     async start() {},
     async get(reader) {
       const r = await getJson(reader.hub, path, { headers });
-      if (r.status !== 200 || typeof r.json?.access_token !== 'string') throw new Error(`hub answered ${r.status}`);
+      if (r.status !== 200 || typeof r.json?.access_token !== 'string')
+        throw new Error(`hub answered ${r.status}`);
       return r.json.access_token;
     },
     async invalid(reader, token) {
@@ -213,7 +221,8 @@ async function main() {
   const hubs = (env.HUB_URLS ?? '').split(',').filter(Boolean);
   const readers = [];
   const total = MODE === 'hub' ? READERS * hubs.length : READERS;
-  for (let i = 0; i < total; i++) readers.push(reader({ hub: hubs.length ? hubs[Math.floor(i / READERS)] : undefined }));
+  for (let i = 0; i < total; i++)
+    readers.push(reader({ hub: hubs.length ? hubs[Math.floor(i / READERS)] : undefined }));
   process.send({ type: 'ready' });
   process.on('message', async (message) => {
     if (message?.type !== 'stop') return;

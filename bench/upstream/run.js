@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout, clearTimeout */
+/* global require, process, __dirname, setTimeout, clearTimeout, fetch, AbortSignal */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Upstream efficiency: how many /cgi-bin/token (or stable_token) calls a fleet of N instances makes, and how many
@@ -85,17 +85,26 @@ function parseArgs(argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'build') o.build = true;
     else if (key === 'no-write') o.write = false;
-    else if (key === 'instances' && /^\d+(,\d+)*$/.test(value ?? '')) o.instances = value.split(',').map(Number);
-    else if (key === 'systems' && (value ?? '').split(/[,+]/).every((s) => s in SYSTEMS)) o.groups = value.split(',').map((g) => g.split('+'));
-    else if (['readers', 'interval', 'lifetime', 'overlap', 'ahead', 'rotations'].includes(key) && Number(value) > 0) o[key] = Number(value);
+    else if (key === 'instances' && /^\d+(,\d+)*$/.test(value ?? ''))
+      o.instances = value.split(',').map(Number);
+    else if (key === 'systems' && (value ?? '').split(/[,+]/).every((s) => s in SYSTEMS))
+      o.groups = value.split(',').map((g) => g.split('+'));
+    else if (
+      ['readers', 'interval', 'lifetime', 'overlap', 'ahead', 'rotations'].includes(key) &&
+      Number(value) > 0
+    )
+      o[key] = Number(value);
     else throw new Error(`unknown option ${arg}`);
   }
   o.systems = o.groups.flat();
-  if (!Number.isInteger(o.ahead)) throw new Error('--ahead must be whole seconds (TOKEN_REFRESH_AHEAD_SECONDS is an integer)');
+  if (!Number.isInteger(o.ahead))
+    throw new Error('--ahead must be whole seconds (TOKEN_REFRESH_AHEAD_SECONDS is an integer)');
   // the hub plans a stable refresh up to 1.25 × ahead (jitter) + 250 ms before expiry; WeChat (the simulator)
   // rotates a stable token only once it has `overlap` seconds left, so an earlier call would be wasted
   if (o.systems.includes('stable') && o.overlap < 1.25 * o.ahead + 0.5) {
-    throw new Error(`--overlap must be at least 1.25 × --ahead + 0.5 s, or the stable hubs refresh before WeChat rotates`);
+    throw new Error(
+      `--overlap must be at least 1.25 × --ahead + 0.5 s, or the stable hubs refresh before WeChat rotates`,
+    );
   }
   return o;
 }
@@ -108,7 +117,11 @@ const secretOf = (appId) => `secret${appId.slice(2)}0000000000`;
 function childEnv(extra) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|MODE|SIM_URL|APP_|HUB_URLS|KEY)/.test(key)) {
+    if (
+      /^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|MODE|SIM_URL|APP_|HUB_URLS|KEY)/.test(
+        key,
+      )
+    ) {
       delete env[key];
     }
   }
@@ -123,13 +136,15 @@ async function getJson(port, urlPath, headers = {}) {
 async function waitFor(child, probe, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
+    if (child.exitCode !== null)
+      throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
     try {
       if (await probe()) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
+    if (Date.now() > deadline)
+      throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
     await sleep(100);
   }
 }
@@ -139,25 +154,31 @@ async function waitFor(child, probe, timeoutMs = 60_000) {
 
 async function startRedis() {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    cwd: os.tmpdir(),
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      cwd: os.tmpdir(),
+      stdio: 'ignore',
+    },
+  );
   child.label = 'redis-server';
   child.output = '';
   child.port = port;
   process.on('exit', () => child.kill('SIGKILL'));
   const net = require('node:net');
-  await waitFor(child, () =>
-    new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => {
-        socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
-      });
-      socket.once('error', () => resolve(false));
-    }),
+  await waitFor(
+    child,
+    () =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => socket.write('PING\r\n'));
+        socket.once('data', (d) => {
+          socket.destroy();
+          resolve(d.toString().startsWith('+PONG'));
+        });
+        socket.once('error', () => resolve(false));
+      }),
   );
   return child;
 }
@@ -165,14 +186,18 @@ async function startRedis() {
 async function startSimulator(n) {
   const port = await freePort();
   const apps = options.systems.map((s) => ({ appId: appIdOf(s, n), appSecret: secretOf(appIdOf(s, n)) }));
-  const sim = startChild(`simulator N=${n}`, ['dist/sandbox/main.js'], childEnv({
-    SANDBOX_PORT: String(port),
-    SANDBOX_APPS: JSON.stringify(apps),
-    SANDBOX_TOKEN_LIFETIME_SECONDS: String(options.lifetime),
-    SANDBOX_OVERLAP_SECONDS: String(options.overlap),
-    // count every call instead of capping them at WeChat's 2000 a day
-    SANDBOX_LEGACY_DAILY_QUOTA: '1000000000',
-  }));
+  const sim = startChild(
+    `simulator N=${n}`,
+    ['dist/sandbox/main.js'],
+    childEnv({
+      SANDBOX_PORT: String(port),
+      SANDBOX_APPS: JSON.stringify(apps),
+      SANDBOX_TOKEN_LIFETIME_SECONDS: String(options.lifetime),
+      SANDBOX_OVERLAP_SECONDS: String(options.overlap),
+      // count every call instead of capping them at WeChat's 2000 a day
+      SANDBOX_LEGACY_DAILY_QUOTA: '1000000000',
+    }),
+  );
   sim.port = port;
   await waitFor(sim, async () => (await getJson(port, '/sandbox/stats')).status === 200);
   return sim;
@@ -200,7 +225,8 @@ function watchFirstCalls(sim) {
     }
   })();
   return {
-    first: (appId) => (firstAt.has(appId) ? Promise.resolve(firstAt.get(appId)) : new Promise((r) => waiters.set(appId, r))),
+    first: (appId) =>
+      firstAt.has(appId) ? Promise.resolve(firstAt.get(appId)) : new Promise((r) => waiters.set(appId, r)),
     stop: () => (stopped = true),
   };
 }
@@ -223,14 +249,19 @@ function startInstance(label, env) {
   const child = startChild(label, [path.join(__dirname, 'instance.js')], childEnv(env), { ipc: true });
   const ready = new Promise((resolve, reject) => {
     child.on('message', (m) => m?.type === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`${label} exited (${code}) before it was ready:\n${child.output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${label} exited (${code}) before it was ready:\n${child.output}`)),
+    );
   });
-  child.counts = new Promise((resolve) => child.on('message', (m) => m?.type === 'counts' && resolve(m.counts)));
+  child.counts = new Promise((resolve) =>
+    child.on('message', (m) => m?.type === 'counts' && resolve(m.counts)),
+  );
   return { child, ready };
 }
 
 async function stopInstance(child) {
-  if (child.exitCode !== null) throw new Error(`${child.label} died during the run (${child.exitCode}):\n${child.output}`);
+  if (child.exitCode !== null)
+    throw new Error(`${child.label} died during the run (${child.exitCode}):\n${child.output}`);
   child.send({ type: 'stop' });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const counts = await Promise.race([child.counts, new Promise((r) => child.once('exit', () => r(null)))]);
@@ -246,7 +277,12 @@ async function stopInstance(child) {
 async function runSystem(system, n, sim, redis, watcher, startup) {
   const appId = appIdOf(system, n);
   const appSecret = secretOf(appId);
-  const common = { SIM_URL: `http://127.0.0.1:${sim.port}`, APP_ID: appId, READERS: String(options.readers), INTERVAL_MS: String(options.interval) };
+  const common = {
+    SIM_URL: `http://127.0.0.1:${sim.port}`,
+    APP_ID: appId,
+    READERS: String(options.readers),
+    INTERVAL_MS: String(options.interval),
+  };
   // the systems run side by side, but boot one after another so that no cold start competes with another
   const release = await startup.acquire();
   const started = Date.now();
@@ -256,24 +292,37 @@ async function runSystem(system, n, sim, redis, watcher, startup) {
   if (SYSTEMS[system].endpoint) {
     for (let i = 0; i < n; i++) {
       const port = await freePort();
-      const hub = startChild(`${system} hub ${i + 1}/${n}`, ['dist/main.js'], childEnv({
-        NODE_ENV: 'production',
-        WECHAT_SANDBOX: 'false',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        WECHAT_API_BASE_URL: `http://127.0.0.1:${sim.port}`,
-        WECHAT_ACCOUNTS: JSON.stringify([{ appId, appSecret, token: 'benchupstreamtoken', tokenEndpoint: SYSTEMS[system].endpoint }]),
-        REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-        REDIS_KEY_PREFIX: `bench-${system}-${n}`,
-        ADMIN_API_KEYS: KEY,
-        TOKEN_REFRESH_AHEAD_SECONDS: String(options.ahead),
-      }));
+      const hub = startChild(
+        `${system} hub ${i + 1}/${n}`,
+        ['dist/main.js'],
+        childEnv({
+          NODE_ENV: 'production',
+          WECHAT_SANDBOX: 'false',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          WECHAT_API_BASE_URL: `http://127.0.0.1:${sim.port}`,
+          WECHAT_ACCOUNTS: JSON.stringify([
+            { appId, appSecret, token: 'benchupstreamtoken', tokenEndpoint: SYSTEMS[system].endpoint },
+          ]),
+          REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+          REDIS_KEY_PREFIX: `bench-${system}-${n}`,
+          ADMIN_API_KEYS: KEY,
+          TOKEN_REFRESH_AHEAD_SECONDS: String(options.ahead),
+        }),
+      );
       hub.port = port;
       hubs.push(hub);
     }
     const auth = { authorization: `Bearer ${KEY}` };
-    await Promise.all(hubs.map((hub) => waitFor(hub, async () => (await getJson(hub.port, `/api/v1/accounts/${appId}/token`, auth)).status === 200)));
+    await Promise.all(
+      hubs.map((hub) =>
+        waitFor(
+          hub,
+          async () => (await getJson(hub.port, `/api/v1/accounts/${appId}/token`, auth)).status === 200,
+        ),
+      ),
+    );
     const readers = startInstance(`${system} readers`, {
       ...common,
       MODE: 'hub',
@@ -307,7 +356,9 @@ async function runSystem(system, n, sim, redis, watcher, startup) {
   await Promise.all(hubs.map(stopChild));
   const sumOf = (key) => counts.reduce((a, c) => a + c[key], 0);
   const invalidByCode = {};
-  for (const c of counts) for (const [code, k] of Object.entries(c.invalidByCode)) invalidByCode[code] = (invalidByCode[code] ?? 0) + k;
+  for (const c of counts)
+    for (const [code, k] of Object.entries(c.invalidByCode))
+      invalidByCode[code] = (invalidByCode[code] ?? 0) + k;
   const result = {
     system,
     n,
@@ -340,10 +391,16 @@ async function runSystem(system, n, sim, redis, watcher, startup) {
 
 function renderSection(run) {
   const m = run.machine;
-  const lines = [START_MARK, '## Upstream efficiency: token calls and invalid tokens for N instances, wxhub vs hand-rolled baselines', ''];
+  const lines = [
+    START_MARK,
+    '## Upstream efficiency: token calls and invalid tokens for N instances, wxhub vs hand-rolled baselines',
+    '',
+  ];
   lines.push(`- Date: ${run.date}`);
   lines.push(`- Command: \`${run.command}\` (took ${run.tookSeconds} s)`);
-  lines.push(`- Machine: nproc ${m.nproc} (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${run.loadBefore} before, ${run.loadAfter} after`);
+  lines.push(
+    `- Machine: nproc ${m.nproc} (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${run.loadBefore} before, ${run.loadAfter} after`,
+  );
   lines.push(
     `- Code: wxhub ${run.commit}${run.dirty ? ' + uncommitted changes in src/' : ''}, measured from dist/; @nestjs/core ${run.versions.nest}, ioredis ${run.versions.ioredis}, redis-server ${run.versions.redis}`,
   );
@@ -353,14 +410,22 @@ function renderSection(run) {
       `TOKEN_REFRESH_AHEAD_SECONDS=${o.ahead}; window ${o.rotations} × lifetime = ${(o.rotations * o.lifetime).toFixed(0)} s from each system's first token call, ` +
       `so the theoretical minimum is **${run.minimum}** upstream calls per account (first fetch + ${run.minimum - 1} rotations)`,
   );
-  lines.push(`- Load: ${o.readers} readers per instance, each reading a token and using it on WeChat every ${o.interval} ms ± 50 %`);
+  lines.push(
+    `- Load: ${o.readers} readers per instance, each reading a token and using it on WeChat every ${o.interval} ms ± 50 %`,
+  );
   lines.push('');
   lines.push('![upstream token calls vs instances](upstream/upstream-calls.svg)');
   lines.push('');
-  lines.push('| System | N | upstream token calls | theoretical minimum | × minimum | invalid tokens served | business calls | reads | no token / other errors |');
+  lines.push(
+    '| System | N | upstream token calls | theoretical minimum | × minimum | invalid tokens served | business calls | reads | no token / other errors |',
+  );
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of run.results) {
-    const codes = Object.keys(r.invalidByCode).length ? ` (${Object.entries(r.invalidByCode).map(([c, k]) => `${c}: ${fmt(k)}`).join(', ')})` : '';
+    const codes = Object.keys(r.invalidByCode).length
+      ? ` (${Object.entries(r.invalidByCode)
+          .map(([c, k]) => `${c}: ${fmt(k)}`)
+          .join(', ')})`
+      : '';
     lines.push(
       `| ${SYSTEMS[r.system].label} | ${r.n} | ${fmt(r.upstreamCalls)} | ${r.minimum} | ${(r.upstreamCalls / r.minimum).toFixed(2)} | ${fmt(r.invalid)}${codes} | ${fmt(r.businessCalls)} | ${fmt(r.reads)} | ${r.getterFailures} / ${r.otherErrors} |`,
     );
@@ -390,7 +455,7 @@ function renderSection(run) {
   );
   lines.push(
     '- Every read ends with `GET /cgi-bin/getcallbackip?access_token=` on the simulator; "invalid tokens served" counts the business calls the simulator answered 40001/40014/42001 ' +
-      '(its verdict, not the benchmark\'s). Upstream calls are the simulator\'s per-app counters (`/cgi-bin/token` + `/cgi-bin/stable_token`) at the end of the window; ' +
+      "(its verdict, not the benchmark's). Upstream calls are the simulator's per-app counters (`/cgi-bin/token` + `/cgi-bin/stable_token`) at the end of the window; " +
       'the window starts when the simulator first counts a token call for the app (polled every 100 ms), so it includes the cold start (hub boot or first read).',
   );
   lines.push(
@@ -402,7 +467,9 @@ function renderSection(run) {
     '- The counts (upstream calls, invalid tokens) do not depend on machine speed; reads and business calls do (readers pause between reads and slow down with the machine), ' +
       'and the machine was shared with other work (load averages above).',
   );
-  lines.push(`- Raw figures: \`bench/upstream/last-run.json\`; chart: \`node bench/upstream/chart.js\` redraws \`bench/upstream/upstream-calls.svg\` from it.`);
+  lines.push(
+    `- Raw figures: \`bench/upstream/last-run.json\`; chart: \`node bench/upstream/chart.js\` redraws \`bench/upstream/upstream-calls.svg\` from it.`,
+  );
   if (run.notes.length) {
     lines.push('');
     lines.push('Notes:');
@@ -418,7 +485,9 @@ async function main() {
   const startedAt = Date.now();
   const stale = ensureBuilt(options.build);
   const loadBefore = loadAverage();
-  log(`load average ${loadBefore}; window ${windowMs() / 1000} s per system, theoretical minimum ${theoreticalMinimum()} calls`);
+  log(
+    `load average ${loadBefore}; window ${windowMs() / 1000} s per system, theoretical minimum ${theoreticalMinimum()} calls`,
+  );
   const redis = await startRedis();
   const results = [];
   const notes = [];
@@ -429,7 +498,9 @@ async function main() {
       try {
         for (const group of options.groups) {
           const startup = mutex();
-          results.push(...(await Promise.all(group.map((system) => runSystem(system, n, sim, redis, watcher, startup)))));
+          results.push(
+            ...(await Promise.all(group.map((system) => runSystem(system, n, sim, redis, watcher, startup)))),
+          );
         }
       } finally {
         watcher.stop();
@@ -440,7 +511,10 @@ async function main() {
     redis.kill('SIGTERM');
   }
   for (const r of results) {
-    if (r.getterFailures || r.otherErrors) notes.push(`N=${r.n} ${r.system}: ${r.getterFailures} reads without a token, ${r.otherErrors} other errors.`);
+    if (r.getterFailures || r.otherErrors)
+      notes.push(
+        `N=${r.n} ${r.system}: ${r.getterFailures} reads without a token, ${r.otherErrors} other errors.`,
+      );
   }
   const run = {
     date: new Date().toUTCString(),
@@ -457,7 +531,9 @@ async function main() {
     versions: {
       nest: version('@nestjs/core'),
       ioredis: version('ioredis'),
-      redis: (spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/) ?? [])[1] ?? '?',
+      redis:
+        (spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/) ?? [])[1] ??
+        '?',
     },
     notes,
     results,
@@ -466,7 +542,9 @@ async function main() {
     fs.writeFileSync(JSON_FILE, JSON.stringify(run, null, 2) + '\n');
     fs.writeFileSync(SVG_FILE, renderChart(run));
     writeSection(START_MARK, END_MARK, renderSection(run).split('\n').slice(1, -1).join('\n'));
-    log(`wrote ${path.relative(ROOT, RESULTS_FILE)}, ${path.relative(ROOT, JSON_FILE)} and ${path.relative(ROOT, SVG_FILE)}`);
+    log(
+      `wrote ${path.relative(ROOT, RESULTS_FILE)}, ${path.relative(ROOT, JSON_FILE)} and ${path.relative(ROOT, SVG_FILE)}`,
+    );
   }
 }
 
