@@ -49,11 +49,13 @@ const GOAL_RATIO = 0.8;
 const GOAL_CALLS_PER_SECOND = 2_000_000;
 const KEY = 'bench-read-key-000000000000000001';
 const ACCOUNT = { appId: 'wxbenchread0000001', appSecret: 'benchreadsecret000000000000000001' };
-const TARGETS = ['hub', 'bare'];
+const TARGETS = ['hub', 'bare', 'nest'];
 const LABELS = {
   hub: 'wxhub `GET /api/v1/accounts/:appId/token` (key check, L1 copy)',
   bare: 'bare Fastify 5 route, same JSON (bare-fastify.js)',
+  nest: 'reference: minimal NestJS 11 + Fastify, same route, guard and pipe (bare-nest.js)',
 };
+const needsKey = (name) => name !== 'bare';
 
 const options = parseArgs(process.argv.slice(2));
 
@@ -164,12 +166,12 @@ const tokenPath = `/api/v1/accounts/${ACCOUNT.appId}/token`;
 
 async function round(servers, name) {
   const server = servers[name];
-  const own = [servers.hub, servers.bare, servers.simulator];
+  const own = [servers.hub, servers.bare, servers.nest, servers.simulator];
   const before = cpuSnapshot(server, own);
   const r = await cannon(
     server.port,
     tokenPath,
-    name === 'hub' ? { authorization: `Bearer ${KEY}` } : {},
+    needsKey(name) ? { authorization: `Bearer ${KEY}` } : {},
     options.duration,
   );
   const cpu = cpuDelta(before, cpuSnapshot(server, own), r.requests.total);
@@ -207,7 +209,7 @@ function summarize(rounds) {
 
 function renderSection(run) {
   const m = run.machine;
-  const { hub, bare } = run.http;
+  const { hub, bare, nest } = run.http;
   const lines = [
     '## Read path: the token route vs a bare Fastify route, and `TokenService.getAccessToken` in process',
     '',
@@ -221,7 +223,7 @@ function renderSection(run) {
     `- Code: wxhub ${run.commit}${run.dirty ? ' + uncommitted changes in src/' : ''}, measured from dist/; @nestjs/core ${run.versions.nest}, fastify ${run.versions.fastify}, ioredis ${run.versions.ioredis}; autocannon ${run.versions.autocannon}`,
   );
   lines.push(
-    `- Load: autocannon in the benchmark process, ${run.options.connections} connections, pipelining 1, ${run.options.warmup} s warm-up per server, then ${run.options.rounds} rounds × ${run.options.duration} s per server, alternating hub / bare`,
+    `- Load: autocannon in the benchmark process, ${run.options.connections} connections, pipelining 1, ${run.options.warmup} s warm-up per server, then ${run.options.rounds} rounds × ${run.options.duration} s per server, alternating hub / bare / minimal Nest`,
   );
   lines.push('');
   lines.push(
@@ -239,6 +241,10 @@ function renderSection(run) {
   lines.push(
     `- Token route: hub/bare = **${run.ratio.toFixed(2)}×** req/s (round by round ${perRound}×; server CPU per request bare/hub ${(bare.serverCpuUsPerRequest / hub.serverCpuUsPerRequest).toFixed(2)}×) — goal ≥ ${GOAL_RATIO}×: **${run.ratio >= GOAL_RATIO ? 'met' : 'missed'}**. ` +
       `Other processes on the machine used up to ${Math.max(hub.otherCoresMax, bare.otherCoresMax)} cores during a round.`,
+  );
+  lines.push(
+    `- Framework floor: the minimal NestJS 11 + Fastify app with the same route, key check and ValidationPipe (no wxhub module) gets ${(nest.rps / bare.rps).toFixed(2)}× the bare route's req/s ` +
+      `(${nest.serverCpuUsPerRequest} vs ${bare.serverCpuUsPerRequest} µs CPU per request); the hub gets ${(hub.rps / nest.rps).toFixed(2)}× the minimal Nest app's req/s (${hub.serverCpuUsPerRequest} vs ${nest.serverCpuUsPerRequest} µs).`,
   );
   const [def, hits] = run.inProcess.phases;
   lines.push(
@@ -331,6 +337,30 @@ async function main() {
     servers.bare.port = barePort;
     await waitFor(servers.bare, async () => (await getJson(barePort, tokenPath)).status === 200);
 
+    const nestPort = await freePort();
+    servers.nest = startChild(
+      'bare nest',
+      [path.join(__dirname, 'bare-nest.js')],
+      childEnv({
+        PORT: String(nestPort),
+        KEY,
+        TOKEN: hubToken.access_token,
+        EXPIRES_AT: String(Date.parse(hubToken.expires_at)),
+        VERSION: String(hubToken.version),
+      }),
+    );
+    servers.nest.port = nestPort;
+    await waitFor(servers.nest, async () => (await getJson(nestPort, tokenPath, auth)).status === 200);
+    const nestAnswer = await getJson(nestPort, tokenPath, auth);
+    const nestWrongKey = await getJson(nestPort, tokenPath, {
+      authorization: 'Bearer not-the-key-0000000000000000',
+    });
+    if (nestAnswer.json.access_token !== hubToken.access_token || nestWrongKey.status !== 401) {
+      throw new Error(
+        `bare-nest.js does not behave like the hub: ${nestAnswer.status} / wrong key ${nestWrongKey.status}`,
+      );
+    }
+
     const hubAgain = await getJson(hubPort, tokenPath, auth);
     const bareAnswer = await getJson(barePort, tokenPath);
     const wrongKey = await getJson(hubPort, tokenPath, {
@@ -345,13 +375,19 @@ async function main() {
       );
     }
     if (wrongKey.status !== 401) throw new Error(`the hub answered ${wrongKey.status} to a wrong key`);
-    const checks = { hub: hubAgain.status, bare: bareAnswer.status, 'hub, wrong key': wrongKey.status };
+    const checks = {
+      hub: hubAgain.status,
+      bare: bareAnswer.status,
+      nest: nestAnswer.status,
+      'hub, wrong key': wrongKey.status,
+      'nest, wrong key': nestWrongKey.status,
+    };
 
     for (const name of TARGETS) {
       log(`warming up ${name} for ${options.warmup} s…`);
-      await cannon(servers[name].port, tokenPath, name === 'hub' ? auth : {}, options.warmup);
+      await cannon(servers[name].port, tokenPath, needsKey(name) ? auth : {}, options.warmup);
     }
-    const rounds = { hub: [], bare: [] };
+    const rounds = { hub: [], bare: [], nest: [] };
     for (let i = 1; i <= options.rounds; i++) {
       for (const name of TARGETS) {
         const r = await round(servers, name);
@@ -361,7 +397,7 @@ async function main() {
         );
       }
     }
-    const http = { hub: summarize(rounds.hub), bare: summarize(rounds.bare) };
+    const http = { hub: summarize(rounds.hub), bare: summarize(rounds.bare), nest: summarize(rounds.nest) };
     const ratio = http.hub.rps / http.bare.rps;
     log(
       `token route: hub ${fmt(http.hub.rps)} vs bare ${fmt(http.bare.rps)} req/s = ${ratio.toFixed(2)}× (goal ≥ ${GOAL_RATIO}×)`,
@@ -371,6 +407,7 @@ async function main() {
         notes.push(`${name}: ${s.non2xx} non-2xx, ${s.errors} errors, ${s.timeouts} timeouts.`);
     }
     await stopChild(servers.bare);
+    await stopChild(servers.nest);
     await stopChild(servers.hub);
 
     log(`in process: getAccessToken for ${options.seconds} s per phase…`);
