@@ -24,16 +24,20 @@ const esc = (s) =>
 
 /** The SVG text for `run` (the object run.js writes to last-run.json). */
 function renderChart(run) {
-  const W = 760;
+  const W = 800;
   const H = 440;
-  const m = { left: 70, right: 250, top: 50, bottom: 60 };
+  const m = { left: 70, right: 270, top: 50, bottom: 60 };
   const plotW = W - m.left - m.right;
   const plotH = H - m.top - m.bottom;
   const ns = [...new Set(run.results.map((r) => r.n))].sort((a, b) => a - b);
   const systems = [...new Set(run.results.map((r) => r.system))];
   const maxValue = Math.max(run.minimum, ...run.results.map((r) => r.upstreamCalls));
   const top = 10 ** Math.ceil(Math.log10(Math.max(10, maxValue * 1.05)));
-  const x = (n) => m.left + (ns.length === 1 ? plotW / 2 : (ns.indexOf(n) / (ns.length - 1)) * plotW);
+  const pad = 35;
+  const x = (n) =>
+    m.left +
+    pad +
+    (ns.length === 1 ? plotW / 2 - pad : (ns.indexOf(n) / (ns.length - 1)) * (plotW - 2 * pad));
   const y = (v) => m.top + plotH - (Math.log10(Math.max(1, v)) / Math.log10(top)) * plotH;
   const out = [];
   out.push(
@@ -41,7 +45,7 @@ function renderChart(run) {
   );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(
-    `<text x="${m.left}" y="24" font-size="15" font-weight="bold">Upstream token calls vs instances (${esc(run.options.rotations * run.options.lifetime)} s window, ${esc(run.options.rotations)} token lifetimes)</text>`,
+    `<text x="${m.left}" y="24" font-size="15" font-weight="bold">Upstream token calls vs instances (${esc(Math.round(run.options.rotations * run.options.lifetime))} s window, ${esc(run.options.rotations)} token lifetimes)</text>`,
   );
   // grid and y axis (1, 2, 5, 10, 20, 50, …)
   for (let decade = 1; decade <= top; decade *= 10) {
@@ -80,23 +84,36 @@ function renderChart(run) {
   systems.forEach((system, i) => {
     const rows = run.results.filter((r) => r.system === system).sort((a, b) => a.n - b.n);
     const color = COLORS[system] ?? '#6e7781';
+    // wxhub's two fleets draw the same line (the minimum): the legacy one dashed over the stable one
+    const dash = system === 'legacy' ? ' stroke-dasharray="7 5"' : '';
     out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${rows.map((r) => `${x(r.n).toFixed(1)},${y(r.upstreamCalls).toFixed(1)}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${color}" stroke-width="2.5"${dash} points="${rows.map((r) => `${x(r.n).toFixed(1)},${y(r.upstreamCalls).toFixed(1)}`).join(' ')}"/>`,
     );
     for (const r of rows) {
       const px = x(r.n).toFixed(1);
       const py = y(r.upstreamCalls);
-      out.push(`<circle cx="${px}" cy="${py.toFixed(1)}" r="4" fill="${color}"/>`);
-      // wxhub sits on the minimum line: its labels go below, the others' above
-      const dy = system === 'stable' || system === 'legacy' ? 16 + (system === 'legacy' ? 12 : 0) : -9;
       out.push(
-        `<text x="${px}" y="${(py + dy).toFixed(1)}" text-anchor="middle" fill="${color}" font-weight="bold">${r.upstreamCalls.toLocaleString('en-US')}</text>`,
+        system === 'legacy'
+          ? `<circle cx="${px}" cy="${py.toFixed(1)}" r="6" fill="none" stroke="${color}" stroke-width="2"/>`
+          : `<circle cx="${px}" cy="${py.toFixed(1)}" r="4" fill="${color}"/>`,
+      );
+      // wxhub sits on the minimum line: its labels go below; the cache's above, the timer's to the right
+      const [dx, dy, anchor] = {
+        stable: [0, 18, 'middle'],
+        legacy: [0, 31, 'middle'],
+        cache: [0, -10, 'middle'],
+        timer: [9, 4, 'start'],
+      }[system] ?? [0, -10, 'middle'];
+      out.push(
+        `<text x="${(Number(px) + dx).toFixed(1)}" y="${(py + dy).toFixed(1)}" text-anchor="${anchor}" fill="${color}" font-weight="bold">${r.upstreamCalls.toLocaleString('en-US')}</text>`,
       );
     }
     const ly = m.top + 10 + i * 40;
-    const lx = m.left + plotW + 20;
+    const lx = m.left + plotW + 45;
     const invalid = rows.map((r) => r.invalid.toLocaleString('en-US')).join(' / ');
-    out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dash}/>`,
+    );
     out.push(
       `<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${esc(LABELS[system] ?? system)}</text>`,
     );
@@ -105,7 +122,7 @@ function renderChart(run) {
     );
   });
   const ly = m.top + 10 + systems.length * 40;
-  const lx = m.left + plotW + 20;
+  const lx = m.left + plotW + 45;
   out.push(
     `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="#6e7781" stroke-width="1.5" stroke-dasharray="6 4"/>`,
   );
