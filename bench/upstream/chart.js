@@ -24,9 +24,9 @@ const esc = (s) =>
 
 /** The SVG text for `run` (the object run.js writes to last-run.json). */
 function renderChart(run) {
-  const W = 800;
+  const W = 880;
   const H = 440;
-  const m = { left: 70, right: 270, top: 50, bottom: 60 };
+  const m = { left: 70, right: 300, top: 50, bottom: 60 };
   const plotW = W - m.left - m.right;
   const plotH = H - m.top - m.bottom;
   const ns = [...new Set(run.results.map((r) => r.n))].sort((a, b) => a - b);
@@ -118,7 +118,7 @@ function renderChart(run) {
       `<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${esc(LABELS[system] ?? system)}</text>`,
     );
     out.push(
-      `<text x="${lx + 28}" y="${ly + 15}" dominant-baseline="middle" fill="#57606a" font-size="11">invalid tokens served: ${esc(invalid)}</text>`,
+      `<text x="${lx + 28}" y="${ly + 15}" dominant-baseline="middle" fill="#57606a" font-size="11">invalid: ${esc(invalid)}</text>`,
     );
   });
   const ly = m.top + 10 + systems.length * 40;
@@ -129,7 +129,13 @@ function renderChart(run) {
   out.push(
     `<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">theoretical minimum (${run.minimum})</text>`,
   );
-  out.push(`<text x="${lx}" y="${ly + 24}" fill="#57606a" font-size="11">${esc(run.date)}</text>`);
+  out.push(
+    `<text x="${lx}" y="${ly + 24}" fill="#57606a" font-size="11">invalid: invalid tokens served</text>`,
+  );
+  out.push(
+    `<text x="${lx}" y="${ly + 38}" fill="#57606a" font-size="11">at N = ${esc(ns.join(' / '))}</text>`,
+  );
+  out.push(`<text x="${lx}" y="${ly + 58}" fill="#57606a" font-size="11">${esc(run.date)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
