@@ -7,14 +7,15 @@
  * invalid tokens its callers get, for wxhub and for two hand-rolled baselines, over a scaled time window with
  * several rotations.
  *
- *   node bench/upstream/run.js [--instances=1,2,4,8] [--systems=stable+legacy,cache+timer] [--readers=50]
+ *   node bench/upstream/run.js [--instances=1,2,4,8] [--systems=stable,legacy,cache+timer] [--readers=50]
  *                              [--interval=250] [--lifetime=24] [--overlap=4] [--ahead=2] [--rotations=3.3]
  *                              [--build] [--no-write]
  *   node bench/upstream/run.js --render     (rewrites the section and the chart from last-run.json)
  *
  * For each N, a fresh simulator (dist/sandbox/main.js; token lifetime --lifetime s, overlap / stable rotation
  * window --overlap s, each system on its own app id) and, one group of --systems after another (the systems of a
- * group side by side; by default wxhub's two, then the two baselines, whose load would otherwise slow the hubs):
+ * group side by side; by default each wxhub fleet alone, then the two baselines together: 8 hubs booting, or
+ * the baselines' load, beside a fleet's window slowed its readers enough to matter on a shared 2-core machine):
  *   stable  N hubs (dist/main.js, one redis-server, tokenEndpoint "stable", TOKEN_REFRESH_AHEAD_SECONDS=--ahead)
  *           and one reader process (instance.js MODE=hub) with --readers readers per hub;
  *   legacy  the same with tokenEndpoint "legacy" (like for like with the baselines);
@@ -69,10 +70,7 @@ const options = parseArgs(process.argv.slice(2));
 function parseArgs(argv) {
   const o = {
     instances: [1, 2, 4, 8],
-    groups: [
-      ['stable', 'legacy'],
-      ['cache', 'timer'],
-    ],
+    groups: [['stable'], ['legacy'], ['cache', 'timer']],
     readers: 50,
     interval: 250,
     lifetime: 24,
@@ -469,7 +467,7 @@ function renderSection(run) {
   lines.push('Method:');
   lines.push(
     '- One simulator (`dist/sandbox/main.js`) per N, each system on its own app id; the systems of one N run in groups, one group after another: ' +
-      `${o.groups.map((g) => g.join(' + ')).join(', then ')} (a group's systems side by side, booted one after another; the baselines' load slowed the hubs when all four shared the machine), each system with its own window. ` +
+      `${o.groups.map((g) => g.join(' + ')).join(', then ')} (a group's systems side by side, booted one after another; a fleet of 8 hubs booting, or the baselines' load, beside a fleet's window slowed its readers on this shared machine), each system with its own window. ` +
       'wxhub: N hubs (`dist/main.js`, `NODE_ENV=production LOG_LEVEL=warn`, one redis-server, its own key prefix per run) and one reader process whose readers call ' +
       '`GET /api/v1/accounts/:appId/token` on their hub (50 per hub) and report a token WeChat refused with `POST …/token/invalid`, as the README tells callers to.',
   );
@@ -521,7 +519,7 @@ async function main() {
   const stale = ensureBuilt(options.build);
   const loadBefore = loadAverage();
   log(
-    `load average ${loadBefore}; window ${windowMs() / 1000} s per system, theoretical minimum ${theoreticalMinimum()} calls`,
+    `load average ${loadBefore}; window ${(windowMs() / 1000).toFixed(1)} s per system, theoretical minimum ${theoreticalMinimum()} calls`,
   );
   const redis = await startRedis();
   const results = [];
