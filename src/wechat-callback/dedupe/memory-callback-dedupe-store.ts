@@ -10,7 +10,15 @@ const MAX_ENTRIES = 100_000;
 
 /** De-duplication within one instance (the embedded store). */
 export class MemoryCallbackDedupeStore implements CallbackDedupeStore {
-  private readonly entries = new Map<string, { value: string; until: number }>();
+  private readonly entries = new Map<string, { value: string; until: number; seq: number }>();
+  /**
+   * Keys in the order they were first written, for eviction from the oldest.
+   * NOTE: not the Map's own iteration order: a Map keeps deleted slots until it rehashes, so walking it from the
+   * front after many deletions skips ever more holes (the cost per push grew ~50× past 150,000 pushes).
+   */
+  private readonly order: { key: string; seq: number }[] = [];
+  private head = 0;
+  private seq = 0;
 
   constructor(private readonly maxEntries = MAX_ENTRIES) {}
 
@@ -25,14 +33,32 @@ export class MemoryCallbackDedupeStore implements CallbackDedupeStore {
   }
 
   private write(key: string, value: string, ttlMs: number): void {
-    // a Map iterates in insertion order, which is close to expiry order (every push gets a similar TTL): drop
-    // expired entries, and the oldest when full, from the front — O(1) per write, never a scan of the store
+    // insertion order is close to expiry order (every push gets a similar TTL): drop expired entries, and the
+    // oldest when full, from the front — O(1) amortized per write
     const now = Date.now();
-    for (const [oldest, entry] of this.entries) {
-      if (this.entries.size < this.maxEntries && entry.until > now) break;
-      this.entries.delete(oldest);
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head]!;
+      const entry = this.entries.get(oldest.key);
+      // a key deleted and written again since has a later place in the order: this one is stale
+      if (entry !== undefined && entry.seq === oldest.seq) {
+        if (this.entries.size < this.maxEntries && entry.until > now) break;
+        this.entries.delete(oldest.key);
+      }
+      this.head++;
     }
-    this.entries.set(key, { value, until: now + ttlMs });
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order.splice(0, this.head);
+      this.head = 0;
+    }
+    const existing = this.entries.get(key);
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.until = now + ttlMs;
+      return;
+    }
+    const seq = ++this.seq;
+    this.order.push({ key, seq });
+    this.entries.set(key, { value, until: now + ttlMs, seq });
   }
 
   async claim(appId: string, id: string, owner: string, processingTtlMs: number): Promise<DedupeState> {
