@@ -8,13 +8,13 @@
  * pushes ran at ~300 req/s (p99 ~330 ms) instead of ~3,300.
  * (req/s is only indicative: autocannon ends an `amount` run on its 1-second tick.)
  *
- *   node bench/callback/dedupe-cliff.js [--batches=12]
+ *   node bench/callback/dedupe-cliff.js [--batches=30]
  */
 const autocannon = require('autocannon');
 const h = require('./harness');
 
 async function main() {
-  const batches = Number(/^--batches=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 12);
+  const batches = Number(/^--batches=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 30);
   h.ensureBuilt(false);
   const protocol = require('./protocol');
   const port = await h.freePort();
