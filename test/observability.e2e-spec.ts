@@ -90,6 +90,19 @@ describe('a sandbox hub after a scripted scenario', () => {
     const forged = await push(hub, { ...target, token: 'not-the-callback-token' }, 'forged');
     expect(forged.status).toBe(401);
 
+    // a business call WeChat refuses (no menu yet), once through the gateway and once through the SDK pass-through
+    const viaGateway = await getJson<{ errcode: number }>(
+      `${hub.url}/gateway/${DEMO.appId}/cgi-bin/menu/get`,
+      {
+        headers: ADMIN,
+      },
+    );
+    expect(viaGateway.body.errcode).toBe(46003);
+    const viaSdk = await getJson<{ errcode: number }>(
+      `${hub.url}/cgi-bin/menu/get?access_token=${encodeURIComponent(token)}`,
+    );
+    expect(viaSdk.body.errcode).toBe(46003);
+
     metrics = await scrape(hub);
   });
 
@@ -142,6 +155,11 @@ describe('a sandbox hub after a scripted scenario', () => {
     ).toBe(1);
     expect(metrics.samples.get('wxhub_callback_rejected_total{reason="signature"}')).toBe(1);
     expect(metrics.text).not.toContain('wxhub_callback_dedupe_hits_total{');
+  });
+
+  it("counts WeChat's errcodes on business calls", () => {
+    expect(metrics.samples.get('wxhub_outbound_errors_total{via="gateway",errcode="46003"}')).toBe(2);
+    expect(metrics.text).not.toContain('wxhub_outbound_errors_total{via="client"');
   });
 
   it('contains neither the AppSecret nor the token', () => {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
 import { PassThrough, Readable } from 'node:stream';
 import { errors as undiciErrors, Pool } from 'undici';
 import { AccountRegistry } from '../accounts/account-registry';
@@ -119,6 +120,7 @@ export class WechatApiClient implements OnModuleDestroy {
     accounts: AccountRegistry,
     @InjectApiOptions() private readonly options: ResolvedApiOptions,
     @Optional() audit?: AuditLog,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     const url = new URL(options.apiBaseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -194,6 +196,7 @@ export class WechatApiClient implements OnModuleDestroy {
       );
       if (outcome.ok) return outcome.value;
       const { errcode, errmsg } = outcome;
+      this.metrics?.outboundError('client', errcode);
       if (appId !== null && token !== undefined && TOKEN_ERRCODES.has(errcode)) {
         const { errmsg: text, rid } = splitRid(errmsg);
         if (tokenRetried) {

@@ -73,6 +73,19 @@ export class MetricsService {
     buckets: CALLBACK_BUCKETS,
     registers: [this.registry],
   });
+  private readonly lockWait = new Histogram({
+    name: 'wxhub_lock_wait_seconds',
+    help: "Time a caller waited for another instance's refresh of a credential (its lock was held elsewhere)",
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly outboundErrors = new Counter({
+    name: 'wxhub_outbound_errors_total',
+    help: 'WeChat errcodes answered to business calls, through the API client or the gateway / SDK pass-through',
+    labelNames: ['via', 'errcode'] as const,
+    registers: [this.registry],
+  });
   private readonly callbackDurationChildren = new Map<string, { observe(value: number): void }>();
   private readonly dedupeHits = new Counter({
     name: 'wxhub_callback_dedupe_hits_total',
@@ -126,6 +139,16 @@ export class MetricsService {
       this.callbackDurationChildren.set(key, child);
     }
     child.observe(seconds);
+  }
+
+  /** A caller waited for a refresh running elsewhere: `done` when it got the value, `timeout` when it gave up. */
+  lockWaited(kind: string, outcome: 'done' | 'timeout', seconds: number): void {
+    this.lockWait.labels(kind, outcome).observe(seconds);
+  }
+
+  /** WeChat answered a business call with a non-zero errcode. */
+  outboundError(via: 'client' | 'gateway', errcode: number): void {
+    this.outboundErrors.labels(via, String(errcode)).inc();
   }
 
   dedupeHit(appId: string): void {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
 import type { TokenEndpoint } from '../accounts/account-config';
 import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
@@ -56,6 +57,7 @@ export class CredentialCoordinator implements OnModuleDestroy {
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.unsubscribe = store.onChange((change) => this.wake(`${change.appId}:${change.kind}`));
     this.abandoned.catch(() => undefined);
@@ -84,14 +86,20 @@ export class CredentialCoordinator implements OnModuleDestroy {
   }
 
   async coordinate<T>(appId: string, kind: CredentialKind, step: CoordinatedStep<T>): Promise<T> {
-    const deadline = Date.now() + this.options.waitTimeoutMs;
+    const started = Date.now();
+    const deadline = started + this.options.waitTimeoutMs;
     const owner = `${this.options.instanceId}:${randomUUID()}`;
+    let waited = false;
     for (;;) {
       const done = step.satisfied(await this.read(appId, kind));
-      if (done !== undefined) return done;
+      if (done !== undefined) {
+        if (waited) this.metrics?.lockWaited(kind, 'done', (Date.now() - started) / 1000);
+        return done;
+      }
       if (this.stopping) throw new TokenUnavailableError(appId, SHUTTING_DOWN);
       step.beforeLock?.();
       if (await this.tryLock(appId, kind, owner)) {
+        if (waited) this.metrics?.lockWaited(kind, 'done', (Date.now() - started) / 1000);
         const lock: HeldLock = { appId, kind, owner };
         this.held.add(lock);
         const watchdog = setInterval(() => {
@@ -113,11 +121,13 @@ export class CredentialCoordinator implements OnModuleDestroy {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
+        this.metrics?.lockWaited(kind, 'timeout', (Date.now() - started) / 1000);
         throw new TokenUnavailableError(
           appId,
           `timed out waiting for another instance to refresh the ${describe(kind)}`,
         );
       }
+      waited = true;
       await this.waitForChange(`${appId}:${kind}`, Math.min(POLL_MS, left));
     }
   }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { MetricsService } from '../../metrics/metrics.service';
 import { errors as undiciErrors, Pool, type Dispatcher } from 'undici';
 import type { AuditActor } from '../../audit/audit-entry';
 import { TokenService, type AccessToken } from '../../token/token.service';
@@ -80,6 +81,7 @@ export class WechatForwarder implements OnModuleDestroy {
   constructor(
     private readonly tokens: TokenService,
     @InjectGatewayModuleOptions() options: GatewayModuleOptions,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.options = resolveGatewayOptions(options);
     const url = new URL(this.options.apiBaseUrl);
@@ -196,7 +198,9 @@ export class WechatForwarder implements OnModuleDestroy {
       throw upstreamError(error, this.options.upstreamTimeoutMs);
     }
     if (!Buffer.isBuffer(read)) return answer(statusCode, endToEnd(upstreamHeaders, true), read, undefined);
-    return answer(statusCode, endToEnd(upstreamHeaders, false), read, errcodeOf(read));
+    const errcode = errcodeOf(read);
+    if (errcode !== undefined && errcode !== 0) this.metrics?.outboundError('gateway', errcode);
+    return answer(statusCode, endToEnd(upstreamHeaders, false), read, errcode);
   }
 }
 
