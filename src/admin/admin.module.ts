@@ -7,6 +7,7 @@ import { AdminAuthenticator } from './admin-authenticator';
 import { AuditController } from './audit.controller';
 import { CompatController } from './compat.controller';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { TokenReadFastPath } from './token-read.fast-path';
 
 /**
  * Admin REST (`/api/v1/accounts…`, including the accounts reload, and `/api/v1/audit`) and the WeChat-compatible
@@ -16,7 +17,7 @@ import { FailedAuthLimiter } from './failed-auth-limiter';
 @Module({
   imports: [SandboxModule],
   controllers: [AccountsController, CompatController, AuditController],
-  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter],
+  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter, TokenReadFastPath],
   // the gateway authenticates with the same keys, allow-list and failure limiter
   exports: [AdminAuthenticator],
 })
