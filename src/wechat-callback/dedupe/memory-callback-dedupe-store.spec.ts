@@ -38,7 +38,7 @@ describe('MemoryCallbackDedupeStore', () => {
     expect(perPushUs).toBeLessThan(50);
   });
 
-  it('keeps a constant cost per push far past its capacity (300,000 pushes through a store of 100,000)', async () => {
+  it('costs the same per push far past its capacity as before it (300,000 pushes through a store of 100,000)', async () => {
     const store = new MemoryCallbackDedupeStore(100_000);
     const batchUs: number[] = [];
     for (let batch = 0; batch < 30; batch++) {
@@ -52,9 +52,11 @@ describe('MemoryCallbackDedupeStore', () => {
     }
     expect(await store.peek('wx1', 'm0-0')).toBeNull();
     expect(await store.peek('wx1', 'm29-9999')).toEqual({ state: 'done', response: '<xml>reply</xml>' });
-    // walking the Map from its front cost 30–250 µs per push past 150,000 pushes (holes left by deletions)
-    const late = batchUs.slice(15);
-    expect(Math.max(...late)).toBeLessThan(25);
+    // walking the Map from its front made a push 10–80× dearer past 150,000 pushes (holes left by deletions);
+    // compared with the store's own early batches, so a busy machine slows both sides alike
+    const median = (values: number[]): number =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    expect(median(batchUs.slice(20))).toBeLessThan(4 * median(batchUs.slice(2, 10)));
   });
 
   it('evicts by first write: a key released and claimed again is not evicted in place of an older one', async () => {
