@@ -3,6 +3,8 @@ import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyServerFactoryHandler, FastifyServerOptions } from 'fastify';
+import { TokenReadHttpHandler } from './admin/token-read.http-handler';
+import { clientIpResolver } from './common/client-ip';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { logDestination } from './logging/log-destination';
@@ -36,16 +38,18 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   scrubber.addConfigured({ accounts: config.accounts, apiKeys: config.admin.apiKeys });
   const pretty = config.nodeEnv !== 'production' && process.stdout.isTTY === true;
   const logger = createRootLogger(config.logLevel, logDestination({ scrubber, pretty }));
-  // WeChat's pushes are answered by the callback plane's own handler ahead of the framework (attached below, once
-  // the module graph exists); everything else goes to Fastify and Nest
-  const callbacks: { handler?: WechatCallbackHttpHandler } = {};
+  // the hot paths — WeChat's pushes and the token reads of every client — are answered by their own handlers ahead of
+  // the framework (attached below, once the module graph exists); everything else goes to Fastify and Nest
+  const lanes: { callbacks?: WechatCallbackHttpHandler; tokenReads?: TokenReadHttpHandler } = {};
   const adapter = new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     ...requestLoggingServerOptions(logger),
     serverFactory: (handler: FastifyServerFactoryHandler, options: FastifyServerOptions) => {
       const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-        if (callbacks.handler?.tryHandle(request, response) !== true) handler(request, response);
+        if (lanes.callbacks?.tryHandle(request, response) === true) return;
+        if (lanes.tokenReads?.tryHandle(request, response) === true) return;
+        handler(request, response);
       });
       // the settings Fastify applies to a server it creates itself
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
@@ -76,7 +80,8 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // NOTE: closing only drops the connections idle at that moment; one whose request was still running (a push
   // being handled) would stay open for the whole keep-alive timeout (72 s) and hold up the exit
   fastify.addHook('preClose', (done) => {
-    callbacks.handler?.close();
+    lanes.callbacks?.close();
+    lanes.tokenReads?.close();
     fastify.server.keepAliveTimeout = 1;
     done();
   });
@@ -87,8 +92,10 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
-  callbacks.handler = optionalProvider(app, WechatCallbackHttpHandler);
-  callbacks.handler?.useLogger(logger);
+  lanes.callbacks = optionalProvider(app, WechatCallbackHttpHandler);
+  lanes.callbacks?.useLogger(logger);
+  lanes.tokenReads = optionalProvider(app, TokenReadHttpHandler);
+  lanes.tokenReads?.configure(clientIpResolver(config.trustProxy), logger);
   return app;
 }
 

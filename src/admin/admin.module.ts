@@ -7,7 +7,7 @@ import { AdminAuthenticator } from './admin-authenticator';
 import { AuditController } from './audit.controller';
 import { CompatController } from './compat.controller';
 import { FailedAuthLimiter } from './failed-auth-limiter';
-import { TokenReadFastPath } from './token-read.fast-path';
+import { TokenReadHttpHandler } from './token-read.http-handler';
 
 /**
  * Admin REST (`/api/v1/accounts…`, including the accounts reload, and `/api/v1/audit`) and the WeChat-compatible
@@ -17,8 +17,8 @@ import { TokenReadFastPath } from './token-read.fast-path';
 @Module({
   imports: [SandboxModule],
   controllers: [AccountsController, CompatController, AuditController],
-  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter, TokenReadFastPath],
+  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter, TokenReadHttpHandler],
   // the gateway authenticates with the same keys, allow-list and failure limiter
-  exports: [AdminAuthenticator],
+  exports: [AdminAuthenticator, TokenReadHttpHandler],
 })
 export class AdminModule {}

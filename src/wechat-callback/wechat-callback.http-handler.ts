@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { Injectable, Logger } from '@nestjs/common';
-import { storage, Store } from 'nestjs-pino/storage';
+import { storage } from 'nestjs-pino/storage';
 import type { Logger as PinoLogger } from 'pino';
 import { callbackErrorStatus, errorBody } from '../common/http-status';
-import { redactUrl } from '../logging/redact-url';
-import { REQUEST_ID_HEADER, requestIdOf } from '../logging/request-context';
+import { runLogged } from '../logging/raw-request-log';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
@@ -66,35 +65,8 @@ export class WechatCallbackHttpHandler {
       else this.receive(appId, query, request, response);
     };
     if (this.requestLog === undefined) handle();
-    else this.logged(this.requestLog, request, response, appId, handle);
+    else runLogged(this.requestLog, request, response, appId, handle);
     return true;
-  }
-
-  private logged(
-    root: PinoLogger,
-    request: IncomingMessage,
-    response: ServerResponse,
-    appId: string,
-    handle: () => void,
-  ): void {
-    const started = performance.now();
-    const reqId = requestIdOf(request);
-    response.setHeader(REQUEST_ID_HEADER, reqId);
-    const log = root.child({ reqId, appId });
-    response.once('finish', () => {
-      const level = response.statusCode >= 500 ? 'warn' : 'info';
-      if (!log.isLevelEnabled(level)) return;
-      log[level](
-        {
-          method: request.method,
-          url: redactUrl(request.url ?? ''),
-          statusCode: response.statusCode,
-          responseTime: Math.round((performance.now() - started) * 10) / 10,
-        },
-        'request completed',
-      );
-    });
-    storage.run(new Store(log), handle);
   }
 
   private verifyUrl(appId: string, query: CallbackQuery, response: ServerResponse): void {

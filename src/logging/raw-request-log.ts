@@ -1,0 +1,38 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { storage, Store } from 'nestjs-pino/storage';
+import type { Logger as PinoLogger } from 'pino';
+import { redactUrl } from './redact-url';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-context';
+
+/**
+ * Request logging for the routes answered straight from Node's HTTP server (ahead of Fastify), as Fastify's request
+ * logging does it for the others: the request id (the caller's `X-Request-Id` or a new one) goes back as a header
+ * and onto every line written while `handle` runs, with the account; one `request completed` line per request, the
+ * URL's credentials redacted, at info (warn for 5xx).
+ */
+export function runLogged(
+  root: PinoLogger,
+  request: IncomingMessage,
+  response: ServerResponse,
+  appId: string,
+  handle: () => void,
+): void {
+  const started = performance.now();
+  const reqId = requestIdOf(request);
+  response.setHeader(REQUEST_ID_HEADER, reqId);
+  const log = root.child({ reqId, appId });
+  response.once('finish', () => {
+    const level = response.statusCode >= 500 ? 'warn' : 'info';
+    if (!log.isLevelEnabled(level)) return;
+    log[level](
+      {
+        method: request.method,
+        url: redactUrl(request.url ?? ''),
+        statusCode: response.statusCode,
+        responseTime: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request completed',
+    );
+  });
+  storage.run(new Store(log), handle);
+}
