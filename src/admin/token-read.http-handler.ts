@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ArgumentsHost, Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
-import { DomainErrorFilter } from '../common/domain-error.filter';
+import { errorAnswer } from '../common/http-status';
+import { sendRaw, sendRawError } from '../common/raw-response';
 import { runLogged } from '../logging/raw-request-log';
 import { TokenService } from '../token/token.service';
 import { AdminAuthenticator } from './admin-authenticator';
@@ -15,13 +16,13 @@ const APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * `GET /api/v1/accounts/:appId/token` — the hot path of every client — answered straight from Node's HTTP server,
  * ahead of Fastify and Nest (createApp installs it, like the callback plane's handler). It does what the
  * controller route does: the admin key check (allow-list with the client address as Fastify computes it under
- * TRUST_PROXY, failed-auth limit, key), the token from TokenService, errors through the same DomainErrorFilter;
+ * TRUST_PROXY, failed-auth limit, key), the token from TokenService, errors mapped as the exception filter maps them (`errorAnswer`);
  * requests are logged like all others. The controller keeps the route for the documentation and for apps without
  * this handler; anything else (another method, a query-less variant it does not recognise) goes to the framework.
  */
 @Injectable()
 export class TokenReadHttpHandler {
-  private readonly errors = new DomainErrorFilter();
+  private readonly logger = new Logger(TokenReadHttpHandler.name);
   private clientIp: (request: IncomingMessage) => string = (request) => request.socket.remoteAddress ?? '';
   private requestLog: PinoLogger | undefined;
   private closing = false;
@@ -60,41 +61,16 @@ export class TokenReadHttpHandler {
   private async answer(request: IncomingMessage, response: ServerResponse, appId: string): Promise<void> {
     try {
       this.authenticator.authenticate(this.clientIp(request), request.headers.authorization);
-      const body = JSON.stringify(tokenResponse(await this.tokens.getToken(appId)));
-      response.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      response.end(body);
+      const token = await this.tokens.getToken(appId);
+      sendRaw(response, 200, 'application/json; charset=utf-8', JSON.stringify(tokenResponse(token)));
     } catch (error) {
-      this.errors.catch(error, errorHost(request, response));
+      const answer = errorAnswer(error);
+      if (answer) {
+        sendRawError(response, answer.status, answer.message, answer.retryAfterMs);
+        return;
+      }
+      this.logger.error(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+      sendRawError(response, 500, 'internal error');
     }
   }
-}
-
-/** What DomainErrorFilter needs of Fastify's request and reply, over Node's own objects. */
-function errorHost(request: IncomingMessage, response: ServerResponse): ArgumentsHost {
-  let status = 500;
-  const reply = {
-    header(name: string, value: string) {
-      response.setHeader(name, value);
-      return reply;
-    },
-    status(code: number) {
-      status = code;
-      return reply;
-    },
-    send(payload: unknown) {
-      if (response.headersSent) return reply;
-      const body = JSON.stringify(payload);
-      response.writeHead(status, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      response.end(body);
-      return reply;
-    },
-  };
-  const http = { getRequest: () => ({ url: request.url ?? '' }), getResponse: () => reply };
-  return { switchToHttp: () => http } as unknown as ArgumentsHost;
 }

@@ -1,9 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AccountNotFoundError } from '../token/errors/account-not-found.error';
-import { ForceRefreshRefusedError } from '../token/errors/force-refresh-refused.error';
-import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
-import { callbackErrorStatus, errorBody } from './http-status';
+import { errorAnswer, errorBody } from './http-status';
 
 /** The HTTP edge of the domain errors: `{statusCode, error, message}`, with Retry-After where it helps. */
 @Catch()
@@ -17,38 +14,9 @@ export class DomainErrorFilter implements ExceptionFilter {
       this.sendWechat(reply, exception);
       return;
     }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
-      const message =
-        typeof body === 'string'
-          ? body
-          : ((body as { message?: string | string[] }).message ?? exception.message);
-      const text = Array.isArray(message) ? message.join('; ') : message;
-      // Nest's "Cannot GET <url>" quotes the query, which may hold a secret or a token: never echo it
-      this.send(reply, status, status === 404 ? text.replace(/^(Cannot \S+ [^?\s]*)\?\S*/, '$1') : text);
-      return;
-    }
-    const callbackStatus = callbackErrorStatus(exception);
-    if (callbackStatus) {
-      this.send(reply, callbackStatus, (exception as Error).message);
-      return;
-    }
-    if (exception instanceof AccountNotFoundError) {
-      this.send(reply, HttpStatus.NOT_FOUND, exception.message);
-      return;
-    }
-    if (exception instanceof ForceRefreshRefusedError) {
-      this.send(reply, HttpStatus.TOO_MANY_REQUESTS, exception.message, exception.retryAfterMs);
-      return;
-    }
-    if (exception instanceof TokenUnavailableError) {
-      this.send(reply, HttpStatus.SERVICE_UNAVAILABLE, exception.message, exception.retryAfterMs);
-      return;
-    }
-    const status = (exception as { statusCode?: number }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      this.send(reply, status, (exception as Error).message);
+    const answer = errorAnswer(exception);
+    if (answer) {
+      this.send(reply, answer.status, answer.message, answer.retryAfterMs);
       return;
     }
     this.logger.error(`unexpected error: ${(exception as Error)?.stack ?? String(exception)}`);

@@ -3,7 +3,8 @@ import { parse as parseQuery } from 'node:querystring';
 import { Injectable, Logger } from '@nestjs/common';
 import { storage } from 'nestjs-pino/storage';
 import type { Logger as PinoLogger } from 'pino';
-import { callbackErrorStatus, errorBody } from '../common/http-status';
+import { errorAnswer } from '../common/http-status';
+import { sendRaw as send, sendRawError as sendError } from '../common/raw-response';
 import { runLogged } from '../logging/raw-request-log';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
@@ -141,25 +142,12 @@ export class WechatCallbackHttpHandler {
   }
 
   private fail(response: ServerResponse, error: unknown): void {
-    const status = callbackErrorStatus(error);
-    if (status !== undefined) {
-      sendError(response, status, (error as Error).message);
+    const answer = errorAnswer(error);
+    if (answer) {
+      sendError(response, answer.status, answer.message, answer.retryAfterMs);
       return;
     }
     this.logger.error(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
     sendError(response, 500, 'internal error');
   }
-}
-
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  if (response.headersSent) return;
-  response.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-  });
-  response.end(body);
-}
-
-function sendError(response: ServerResponse, status: number, message: string): void {
-  send(response, status, 'application/json; charset=utf-8', JSON.stringify(errorBody(status, message)));
 }
