@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../app.module';
-import { createApp } from '../create-app';
+import { startFastPathApp, type FastPathApp } from '../../test/support/fast-path-app';
 import { TokenService } from '../token/token.service';
 import { TokenReadHttpHandler } from './token-read.http-handler';
 
@@ -12,8 +12,6 @@ import { TokenReadHttpHandler } from './token-read.http-handler';
 
 const APP_ID = 'wxfastread00000001';
 const KEY = 'fast-read-key-0000000000000001';
-const ENV_KEYS = ['WECHAT_ACCOUNTS', 'WECHAT_SANDBOX', 'WECHAT_API_BASE_URL', 'LOG_LEVEL', 'ADMIN_API_KEYS'];
-
 interface Answer {
   status: number;
   contentType: string;
@@ -24,35 +22,22 @@ describe('TokenReadHttpHandler (createApp)', () => {
   let app: NestFastifyApplication;
   let base: string;
   let served: boolean[];
-  const saved: Record<string, string | undefined> = {};
+  let fastPath: FastPathApp;
 
   beforeAll(async () => {
-    for (const key of ENV_KEYS) saved[key] = process.env[key];
-    process.env.WECHAT_ACCOUNTS = JSON.stringify([{ appId: APP_ID, appSecret: 'fastreadsecret0000000001' }]);
-    process.env.WECHAT_SANDBOX = 'false';
-    // nothing listens there: no token can be had until a test provides one
-    process.env.WECHAT_API_BASE_URL = 'http://127.0.0.1:9';
-    process.env.LOG_LEVEL = 'fatal';
-    process.env.ADMIN_API_KEYS = KEY;
-    app = await createApp(AppModule);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-    const handler = app.get(TokenReadHttpHandler, { strict: false });
-    const original = handler.tryHandle.bind(handler);
-    served = [];
-    jest.spyOn(handler, 'tryHandle').mockImplementation((request, response) => {
-      const taken = original(request, response);
-      served.push(taken);
-      return taken;
+    fastPath = await startFastPathApp(AppModule, TokenReadHttpHandler, {
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: 'fastreadsecret0000000001' }]),
+      WECHAT_SANDBOX: 'false',
+      // nothing listens there: no token can be had until a test provides one
+      WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
+      LOG_LEVEL: 'fatal',
+      ADMIN_API_KEYS: KEY,
     });
+    ({ app, base, served } = fastPath);
   });
 
   afterAll(async () => {
-    await app?.close();
-    for (const key of ENV_KEYS) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    await fastPath?.close();
   });
 
   beforeEach(() => {

@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../app.module';
-import { createApp } from '../create-app';
+import { startFastPathApp, type FastPathApp } from '../../test/support/fast-path-app';
 import { openReply, pushXml, signPush, type PushTarget } from '../sandbox/push-builder';
 import { OnWechatMessage } from './wechat-callback.decorators';
 import { WechatCallbackHttpHandler } from './wechat-callback.http-handler';
@@ -42,50 +42,34 @@ interface Answer {
   body: string;
 }
 
-const ENV_KEYS = ['WECHAT_ACCOUNTS', 'WECHAT_SANDBOX', 'WECHAT_API_BASE_URL', 'LOG_LEVEL', 'ADMIN_API_KEYS'];
-
 describe('WechatCallbackHttpHandler (createApp)', () => {
   let app: NestFastifyApplication;
   let base: string;
   let served: boolean[];
-  const saved: Record<string, string | undefined> = {};
+  let fastPath: FastPathApp;
 
   beforeAll(async () => {
-    for (const key of ENV_KEYS) saved[key] = process.env[key];
-    process.env.WECHAT_ACCOUNTS = JSON.stringify([
-      { appId: PLAIN.appId, appSecret: PLAIN.appSecret, token: PLAIN.token, messageMode: 'plain' },
-      {
-        appId: SAFE.appId,
-        appSecret: SAFE.appSecret,
-        token: SAFE.token,
-        encodingAESKey: SAFE.encodingAESKey,
-        messageMode: 'safe',
-      },
-    ]);
-    process.env.WECHAT_SANDBOX = 'false';
-    // nothing listens there: token refreshes fail quietly, which callbacks without late replies never notice
-    process.env.WECHAT_API_BASE_URL = 'http://127.0.0.1:9';
-    process.env.LOG_LEVEL = 'fatal';
-    app = await createApp(HostModule);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.getHttpServer().address() as { port: number };
-    base = `http://127.0.0.1:${address.port}`;
-    const handler = app.get(WechatCallbackHttpHandler, { strict: false });
-    const original = handler.tryHandle.bind(handler);
-    served = [];
-    jest.spyOn(handler, 'tryHandle').mockImplementation((request, response) => {
-      const taken = original(request, response);
-      served.push(taken);
-      return taken;
+    fastPath = await startFastPathApp(HostModule, WechatCallbackHttpHandler, {
+      WECHAT_ACCOUNTS: JSON.stringify([
+        { appId: PLAIN.appId, appSecret: PLAIN.appSecret, token: PLAIN.token, messageMode: 'plain' },
+        {
+          appId: SAFE.appId,
+          appSecret: SAFE.appSecret,
+          token: SAFE.token,
+          encodingAESKey: SAFE.encodingAESKey,
+          messageMode: 'safe',
+        },
+      ]),
+      WECHAT_SANDBOX: 'false',
+      // nothing listens there: token refreshes fail quietly, which callbacks without late replies never notice
+      WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
+      LOG_LEVEL: 'fatal',
     });
+    ({ app, base, served } = fastPath);
   });
 
   afterAll(async () => {
-    await app?.close();
-    for (const key of ENV_KEYS) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    await fastPath?.close();
   });
 
   beforeEach(() => {
