@@ -68,8 +68,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** A node child in the repository root; its last 8 kB of output are kept for error messages. */
 function startChild(label, args, env, { ipc = false } = {}) {
+  return startProcess(label, process.execPath, args, env, { ipc });
+}
+
+/** Any program as a child in the repository root (killed with the benchmark), its last 8 kB of output kept. */
+function startProcess(label, command, args, env, { ipc = false } = {}) {
   const stdio = ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio });
+  const child = spawn(command, args, { cwd: ROOT, env, stdio });
   child.label = label;
   child.output = '';
   const keep = (chunk) => {
@@ -82,11 +87,50 @@ function startChild(label, args, env, { ipc = false } = {}) {
   return child;
 }
 
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** Polls `probe` every 100 ms until it is true; fails at once if the child exits, or after `timeoutMs`. */
+async function waitFor(child, probe, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
+    try {
+      if (await probe()) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
+    await sleep(100);
+  }
+}
+
+/** A throw-away redis-server (from PATH) on a free loopback port, no persistence; resolves once it answers PING. */
+async function startRedis() {
+  const port = await freePort();
+  const child = startProcess('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    ...process.env,
+  });
+  child.port = port;
+  await waitFor(
+    child,
+    () =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => socket.write('PING\r\n'));
+        socket.once('data', (d) => {
+          socket.destroy();
+          resolve(d.toString().startsWith('+PONG'));
+        });
+        socket.once('error', () => resolve(false));
+      }),
+  );
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited (nothing to do without one). */
+async function stopChild(child, graceMs = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -106,7 +150,7 @@ function freePort() {
 function baseEnv() {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|LOG_LEVEL|PORT|HOST|SANDBOX_|ADMIN_|TRUST_PROXY)/.test(key)) delete env[key];
+    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|ADMIN_|TRUST_PROXY)/.test(key)) delete env[key];
   }
   return env;
 }
@@ -292,6 +336,9 @@ module.exports = {
   log,
   ensureBuilt,
   startChild,
+  startProcess,
+  waitFor,
+  startRedis,
   stopChild,
   killChildren,
   freePort,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout, clearTimeout */
+/* global require, process, __dirname, setTimeout */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Gateway benchmark: what the hub's HTTP gateway costs on top of WeChat (the simulator).
@@ -21,10 +21,9 @@
  * The simulator's own counters must show one business call per request the hub answered (no cache, no
  * shortcut). Results go to bench/RESULTS.md (between the gateway markers) and bench/gateway/last-run.json.
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -89,65 +88,12 @@ function ensureBuilt() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// child processes
+// child processes: the callback benchmark's harness
 
-const children = new Set();
-
-function killChildren() {
-  for (const child of children) child.kill('SIGKILL');
-}
-process.on('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
-
-function startChild(name, script, env) {
-  const child = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.label = name;
-  child.output = '';
-  const keep = (chunk) => {
-    child.output = (child.output + chunk).slice(-8000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The environment of a child: the caller's, minus anything that would select other accounts, Redis or ports. */
-function baseEnv() {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_)/.test(key)) {
-      delete env[key];
-    }
-  }
-  return env;
-}
+const harness = require('../callback/harness');
+const { stopChild, freePort, baseEnv, killChildren } = harness;
+const waitFor = (child, probe) => harness.waitFor(child, probe, 30_000);
+const startChild = (name, script, env) => harness.startChild(name, [script], env);
 
 async function startServers() {
   const [simPort, hubPort] = [await freePort(), await freePort()];
@@ -172,20 +118,6 @@ async function startServers() {
   hub.port = hubPort;
   await waitFor(hub, async () => (await request(hubPort, 'GET', '/health')).status > 0);
   return { simulator, hub };
-}
-
-async function waitFor(child, probe) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${child.label} was not ready in 30 s:\n${child.output}`);
-    await sleep(100);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -222,7 +154,6 @@ async function setLatency(simulator, ms) {
   if (r.status !== 200) throw new Error(`the simulator refused the latency fault: ${r.status} ${r.body}`);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function simulatorStats(simulator) {
   return (await request(simulator.port, 'GET', '/sandbox/stats')).json;

@@ -17,16 +17,13 @@
  *    per L1 hit from `INFO commandstats` (goal 0).
  * Results: bench/RESULTS.md (between the read markers) and bench/read/last-run.json.
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
 const autocannon = require('autocannon');
 const {
   ROOT,
   RESULTS_FILE,
-  sleep,
   median,
   fmt,
   log,
@@ -34,6 +31,8 @@ const {
   startChild,
   stopChild,
   freePort,
+  waitFor,
+  startRedis,
   cpuSnapshot,
   cpuDelta,
   version,
@@ -98,52 +97,6 @@ async function getJson(port, urlPath, headers = {}) {
     json = undefined;
   }
   return { status: r.status, body, json };
-}
-
-async function waitFor(child, probe, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
-    await sleep(100);
-  }
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      cwd: os.tmpdir(),
-      stdio: 'ignore',
-    },
-  );
-  child.label = 'redis-server';
-  child.output = '';
-  child.port = port;
-  process.on('exit', () => child.kill('SIGKILL'));
-  await waitFor(
-    child,
-    () =>
-      new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        socket.once('connect', () => socket.write('PING\r\n'));
-        socket.once('data', (d) => {
-          socket.destroy();
-          resolve(d.toString().startsWith('+PONG'));
-        });
-        socket.once('error', () => resolve(false));
-      }),
-  );
-  return child;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout, clearTimeout, Buffer */
+/* global require, process, __dirname, setTimeout, Buffer */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Scale benchmark: many accounts in one hub and across several hubs sharing one Redis.
@@ -24,7 +24,7 @@
  * markers) shows every label side by side (e.g. before/after a fix), and bench/scale/last-run.json holds the last run.
  * --render-only rewrites the section from runs.json without measuring.
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -89,74 +89,18 @@ function ensureBuilt() {
 // ---------------------------------------------------------------------------------------------------------------
 // processes
 
-const children = new Set();
+// children are started, killed on exit and stopped through the callback benchmark's harness
+const harness = require('../callback/harness');
+const { freePort, baseEnv, waitFor } = harness;
+const startChild = (name, command, args, env) => harness.startProcess(name, command, args, env);
+// a hub with 10,000 accounts may take longer than the default grace to stop
+const stopChild = (child) => harness.stopChild(child, 8000);
 const tmpFiles = new Set();
 
 function cleanup() {
-  for (const child of children) child.kill('SIGKILL');
   for (const file of tmpFiles) fs.rmSync(file, { force: true, recursive: true });
 }
 process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
-
-function startChild(name, command, args, env) {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.label = name;
-  child.output = '';
-  const keep = (chunk) => (child.output = (child.output + chunk).slice(-8000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function baseEnv() {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_)/.test(key)) delete env[key];
-  }
-  return env;
-}
-
-async function waitFor(child, probe, limitMs = 60_000) {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${child.label} was not ready in ${limitMs / 1000} s:\n${child.output}`);
-    await sleep(200);
-  }
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

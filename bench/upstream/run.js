@@ -31,9 +31,8 @@
  * Results: bench/RESULTS.md (between the upstream markers), bench/upstream/last-run.json, and the chart
  * bench/upstream/upstream-calls.svg (chart.js).
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const {
   ROOT,
@@ -45,6 +44,8 @@ const {
   startChild,
   stopChild,
   freePort,
+  waitFor,
+  startRedis,
   version,
   git,
   machine,
@@ -133,55 +134,8 @@ async function getJson(port, urlPath, headers = {}) {
   return { status: r.status, json: await r.json().catch(() => undefined) };
 }
 
-async function waitFor(child, probe, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`${child.label} exited (${child.exitCode}):\n${child.output}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${child.label} was not ready in ${timeoutMs / 1000} s:\n${child.output}`);
-    await sleep(100);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // servers
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      cwd: os.tmpdir(),
-      stdio: 'ignore',
-    },
-  );
-  child.label = 'redis-server';
-  child.output = '';
-  child.port = port;
-  process.on('exit', () => child.kill('SIGKILL'));
-  const net = require('node:net');
-  await waitFor(
-    child,
-    () =>
-      new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        socket.once('connect', () => socket.write('PING\r\n'));
-        socket.once('data', (d) => {
-          socket.destroy();
-          resolve(d.toString().startsWith('+PONG'));
-        });
-        socket.once('error', () => resolve(false));
-      }),
-  );
-  return child;
-}
 
 async function startSimulator(n) {
   const port = await freePort();
