@@ -158,6 +158,10 @@ beforeAll(async () => {
     expectStatus(read, 200);
     requestIds[`read-${account.appId}`] = read.headers['x-request-id'] ?? '';
   }
+  // the key is verified and the token in memory by now: this read is answered on the synchronous way
+  const again = await admin(`/api/v1/accounts/${PLAIN.appId}/token`, { requestId: 'read-again' });
+  expectStatus(again, 200);
+  requestIds['read-again'] = again.headers['x-request-id'] ?? '';
   const stale = await admin(`/api/v1/accounts/${PLAIN.appId}/token/invalid`, {
     method: 'POST',
     body: { access_token: `not-a-token-${random(8)}` },
@@ -329,6 +333,21 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
       lines.filter((line) => line.reqId === `read-${PLAIN.appId}` && line.msg === 'request completed'),
     ).toHaveLength(1);
     expect(completed('wrong-key')).toEqual(expect.objectContaining({ statusCode: 401, appId: PLAIN.appId }));
+    // a read answered from memory (no logging context) is logged alike, with the id sent back
+    expect(requestIds['read-again']).toBe('read-again');
+    const again = lines.filter((line) => line.reqId === 'read-again');
+    expect(again).toEqual([
+      expect.objectContaining({
+        level: 30,
+        msg: 'request completed',
+        appId: PLAIN.appId,
+        method: 'GET',
+        url: `/api/v1/accounts/${PLAIN.appId}/token`,
+        statusCode: 200,
+        responseTime: expect.any(Number),
+      }),
+    ]);
+    expect(Object.keys(again[0]!).slice(0, 6)).toEqual(Object.keys(read!).slice(0, 6));
   });
 
   it('sends the request id back, the caller’s when it is well-formed, a new one otherwise', () => {

@@ -57,6 +57,12 @@ export class FailedAuthLimiter {
       .catch((error: Error) => this.logger.warn(`failed authentication not counted: ${error.message}`));
   }
 
+  /** Whether `ip` is refused now, without counting the refusal (see blocked). */
+  isBlocked(ip: string): boolean {
+    const until = this.blockedUntil.get(ip);
+    return until !== undefined && Date.now() < until;
+  }
+
   /** Whether `ip` is refused now (counted in `wxhub_throttled_total{limit="failed-auth"}` when it is). */
   blocked(ip: string): boolean {
     const until = this.blockedUntil.get(ip);

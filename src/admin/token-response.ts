@@ -9,10 +9,15 @@ export interface TokenResponse {
   version: number;
 }
 
-export function tokenResponse(token: AccessToken): TokenResponse {
+/** Seconds `token` has left at `now` (ms), as `expires_in` gives them. */
+export function secondsLeft(token: AccessToken, now = Date.now()): number {
+  return Math.max(0, Math.floor((token.expiresAt.getTime() - now) / 1000));
+}
+
+export function tokenResponse(token: AccessToken, expiresIn = secondsLeft(token)): TokenResponse {
   return {
     access_token: token.value,
-    expires_in: Math.max(0, Math.floor((token.expiresAt.getTime() - Date.now()) / 1000)),
+    expires_in: expiresIn,
     expires_at: token.expiresAt.toISOString(),
     version: token.version,
   };

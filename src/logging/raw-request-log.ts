@@ -21,18 +21,31 @@ export function runLogged(
   const reqId = requestIdOf(request);
   response.setHeader(REQUEST_ID_HEADER, reqId);
   const log = root.child({ reqId, appId });
-  response.once('finish', () => {
-    const level = response.statusCode >= 500 ? 'warn' : 'info';
-    if (!log.isLevelEnabled(level)) return;
-    log[level](
-      {
-        method: request.method,
-        url: redactUrl(request.url ?? ''),
-        statusCode: response.statusCode,
-        responseTime: Math.round((performance.now() - started) * 10) / 10,
-      },
-      'request completed',
-    );
-  });
+  response.once('finish', () => logCompleted(log, request, response.statusCode, started));
   storage.run(new Store(log), handle);
+}
+
+/**
+ * The `request completed` line of a request answered ahead of the framework: `log` carries the request id and the
+ * account (a child logger, or the root logger with `context` giving both), at info (warn for 5xx).
+ */
+export function logCompleted(
+  log: PinoLogger,
+  request: IncomingMessage,
+  statusCode: number,
+  started: number,
+  context?: { reqId: string; appId: string },
+): void {
+  const level = statusCode >= 500 ? 'warn' : 'info';
+  if (!log.isLevelEnabled(level)) return;
+  log[level](
+    {
+      ...context,
+      method: request.method,
+      url: redactUrl(request.url ?? ''),
+      statusCode,
+      responseTime: Math.round((performance.now() - started) * 10) / 10,
+    },
+    'request completed',
+  );
 }

@@ -120,16 +120,22 @@ export class TokenService implements OnModuleDestroy {
 
   /** The current access_token of `appId`. Throws TokenUnavailableError when none can be had in time. */
   async getAccessToken(appId: string): Promise<string> {
-    const entry = this.l1.get(appId);
-    if (entry && Date.now() < entry.checkedUntil) return entry.token.value;
-    return (await this.readSlow(appId)).value;
+    return (this.cachedToken(appId) ?? (await this.readSlow(appId))).value;
   }
 
   /** Like getAccessToken, with the version and expiry. */
   async getToken(appId: string): Promise<AccessToken> {
+    return this.cachedToken(appId) ?? this.readSlow(appId);
+  }
+
+  /**
+   * What getToken answers at once: the in-process copy while it is within its re-check interval (and no change
+   * message has dropped it). `undefined` when getToken would have to ask the store or refresh, or for an unknown
+   * account. For hot paths that answer synchronously and fall back to getToken.
+   */
+  cachedToken(appId: string): AccessToken | undefined {
     const entry = this.l1.get(appId);
-    if (entry && Date.now() < entry.checkedUntil) return entry.token;
-    return this.readSlow(appId);
+    return entry !== undefined && Date.now() < entry.checkedUntil ? entry.token : undefined;
   }
 
   /**
