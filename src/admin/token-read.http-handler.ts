@@ -97,7 +97,7 @@ export class TokenReadHttpHandler {
       [REQUEST_ID_HEADER]: reqId,
     });
     response.end(body.text);
-    if (this.requestLog !== undefined) logCompleted(this.requestLog, request, 200, started, { reqId, appId });
+    if (this.requestLog !== undefined) logCompleted(this.requestLog, request, 200, started, reqId, appId);
     return true;
   }
 

@@ -26,26 +26,30 @@ export function runLogged(
 }
 
 /**
- * The `request completed` line of a request answered ahead of the framework: `log` carries the request id and the
- * account (a child logger, or the root logger with `context` giving both), at info (warn for 5xx).
+ * The `request completed` line of a request answered ahead of the framework, at info (warn for 5xx). `log` is the
+ * request's child logger (which carries the request id and account) or the root logger given both.
+ *
+ * NOTE: the fields are written out in a fixed shape: spreading an optional object into them made each line about
+ * three times as expensive (pino walks the object's keys).
  */
 export function logCompleted(
   log: PinoLogger,
   request: IncomingMessage,
   statusCode: number,
   started: number,
-  context?: { reqId: string; appId: string },
+  reqId?: string,
+  appId?: string,
 ): void {
   const level = statusCode >= 500 ? 'warn' : 'info';
   if (!log.isLevelEnabled(level)) return;
-  log[level](
-    {
-      ...context,
-      method: request.method,
-      url: redactUrl(request.url ?? ''),
-      statusCode,
-      responseTime: Math.round((performance.now() - started) * 10) / 10,
-    },
-    'request completed',
-  );
+  const fields = {
+    reqId,
+    appId,
+    method: request.method,
+    url: redactUrl(request.url ?? ''),
+    statusCode,
+    responseTime: Math.round((performance.now() - started) * 10) / 10,
+  };
+  if (level === 'warn') log.warn(fields, 'request completed');
+  else log.info(fields, 'request completed');
 }
