@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SimulatorAppStats, SimulatorStats } from '../src/sandbox/wechat-simulator';
 import { getJson, postJson, type HttpResponse } from './support/http';
-import { type ChildHandle, startHub, startSimulator } from './support/processes';
+import { type ChildHandle, outputHas, startHub, startSimulator } from './support/processes';
 
 /*
  * Accounts added, changed and removed at runtime: one real hub (dist/main.js) reading WECHAT_ACCOUNTS_FILE, against
@@ -278,7 +278,7 @@ describe('accounts reload', () => {
     const token = await readToken(KEPT.appId);
     expect(token.status).toBe(200);
     expect(token.body.access_token).toBe(tokenBefore);
-    expect(hub.output.some((line) => line.includes('was not applied'))).toBe(true);
+    expect(await outputHas(hub, (line) => line.includes('was not applied'))).toBe(true);
     expect(hub.output.some((line) => line.includes(secret))).toBe(false);
   });
 
@@ -297,7 +297,7 @@ describe('accounts reload', () => {
       { added: [], removed: [], changed: [KEPT.appId], unchanged: 3 },
       { added: [], removed: [], changed: [], unchanged: 4 },
     ]).toContainEqual(reply.body);
-    expect(hub.output.some((line) => line.includes(`changed [${KEPT.appId}]`))).toBe(true);
+    expect(await outputHas(hub, (line) => line.includes(`changed [${KEPT.appId}]`))).toBe(true);
     const token = await readToken(KEPT.appId);
     expect(token.body.access_token).toBe(before);
     expect(await tokenCalls(KEPT.appId)).toBe(calls);

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SimulatorAppStats, SimulatorStats } from '../src/sandbox/wechat-simulator';
 import { SANDBOX_ADMIN_KEY } from '../src/sandbox/sandbox.constants';
 import { getJson, postJson } from './support/http';
-import { type ChildHandle, startHub, startSimulator } from './support/processes';
+import { type ChildHandle, outputHas, startHub, startSimulator } from './support/processes';
 
 /*
  * The admin REST API, the WeChat-compatible token endpoints and /health of real hub processes (dist/main.js)
@@ -796,9 +796,9 @@ describe('while WeChat refuses every token call (errcode 40164 from the start)',
     const stats = await upstream(FAILING, FAILING_LEGACY);
     expect(stats.byApp[FAILING.appId]?.stableToken).toBeGreaterThanOrEqual(1);
     expect(stats.byApp[FAILING_LEGACY.appId]?.token).toBeGreaterThanOrEqual(1);
-    expect(failingHub.output.some((line) => line.includes(FAILING.appId) && line.includes('40164'))).toBe(
-      true,
-    );
+    expect(
+      await outputHas(failingHub, (line) => line.includes(FAILING.appId) && line.includes('40164')),
+    ).toBe(true);
   });
 
   it('an admin token read answers 503 with Retry-After', async () => {

@@ -12,6 +12,7 @@ const SCRUBBER = join(__dirname, '..', 'dist', 'logging', 'secret-scrubber.js');
 
 interface Run {
   stdout: string;
+  stderr: string;
   code: number | null;
   /** ms from start to the first byte on stdout */
   firstOutputMs?: number;
@@ -25,12 +26,14 @@ function runNode(body: string, until?: (stdout: string) => boolean): Promise<Run
     scrubber.addConfigured({ accounts: [{ appSecret: 'log-output-secret-0001' }], apiKeys: [] });
     const out = logDestination({ scrubber });
     const line = (i) => out.write(JSON.stringify({ level: 30, n: i, msg: 'line ' + i }) + '\\n');
+    const writeAll = () => { for (let i = 0; i < ${COUNT}; i++) line(i); };
     ${body}
   `;
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const run: Run = { stdout: '', code: null };
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: Run = { stdout: '', stderr: '', code: null };
+    child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       run.firstOutputMs ??= Date.now() - started;
       run.stdout += chunk.toString();
@@ -51,13 +54,14 @@ function numbers(stdout: string): number[] {
     .map((line) => (JSON.parse(line) as { n: number }).n);
 }
 
-const ALL = Array.from({ length: 5_000 }, (_, i) => i);
+const COUNT = 5_000;
+const ALL = Array.from({ length: COUNT }, (_, i) => i);
 
 describe('log lines on standard output', () => {
   it('writes every line, in order and scrubbed, at the end of the turn that wrote it', async () => {
     // the process stays up for 10 s after its lines: they must arrive long before that
     const run = await runNode(
-      `for (const i of ${JSON.stringify(ALL)}) line(i);
+      `writeAll();
        out.write('{"level":40,"msg":"log-output-secret-0001 leaked?"}\\n');
        setTimeout(() => {}, 10_000);`,
       (stdout) => stdout.includes('leaked?'),
@@ -73,8 +77,9 @@ describe('log lines on standard output', () => {
     ['an uncaught exception', "throw new Error('boom')", 1],
     ['the event loop running out', '', 0],
   ])('loses no line when the process ends by %s', async (_name, ending, code) => {
-    const run = await runNode(`for (const i of ${JSON.stringify(ALL)}) line(i); ${ending}`);
+    const run = await runNode(`writeAll(); ${ending}`);
     expect(run.code).toBe(code);
+    if (code === 1) expect(run.stderr).toContain('Error: boom');
     expect(numbers(run.stdout)).toEqual(ALL);
   });
 });

@@ -116,6 +116,25 @@ export async function terminate(handle: ChildHandle, graceMs = KILL_GRACE_MS): P
   }
 }
 
+/**
+ * Whether a line matching `matcher` appears in `handle`'s output within `timeoutMs`. A hub writes the log lines of
+ * an event-loop turn together when the turn ends, so a line logged while answering a request can arrive a moment
+ * after the answer: wait for it rather than look once.
+ */
+export async function outputHas(
+  handle: ChildHandle,
+  matcher: LineMatcher,
+  timeoutMs = 5_000,
+): Promise<boolean> {
+  const matches = typeof matcher === 'function' ? matcher : (line: string) => matcher.test(line);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (handle.output.some(matches)) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(20);
+  }
+}
+
 /** One JSON log line of a hub (pino): `level` 10 trace … 60 fatal, `msg`, and the bindings of its request. */
 export interface LogEntry {
   level: number;
