@@ -24,6 +24,7 @@ const TABLE = path.join(path.dirname(REPORT), 'fault-report.md');
 const SPECS = [
   'test/fleet.e2e-spec.ts',
   'test/redis-outage.e2e-spec.ts',
+  'test/redis-long-outage.e2e-spec.ts',
   'test/redis-sentinel.e2e-spec.ts',
   'test/redis-cluster.e2e-spec.ts',
   'test/shutdown.e2e-spec.ts',

@@ -109,6 +109,58 @@ export class TokenRefresher {
     return flight;
   }
 
+  /**
+   * Renews a stable token while the store cannot be reached (TokenService asks when its copy is expiring or gone
+   * and the store does not answer). No lock can be taken, and none is needed: in normal mode WeChat hands every
+   * caller the same stable token and renews it only in its last 5 minutes, so instances asking on their own
+   * neither knock each other's tokens out nor spend more than a call each (10,000 a minute are allowed). A legacy
+   * token cannot be renewed this way (each call kills the previous token), nor can a forced one (its budget lives
+   * in the store). The record takes the next version (the same one for the same value); TokenService writes it
+   * back once the store answers again. One call per account at a time in this process, with the usual backoff.
+   */
+  refreshWithoutStore(appId: string, current: CredentialRecord | null): Promise<RefreshResult> {
+    const account = this.accounts.get(appId);
+    if (!account) return Promise.reject(new AccountNotFoundError(appId));
+    if (account.tokenEndpoint !== 'stable') {
+      return Promise.reject(
+        new TokenUnavailableError(appId, 'a legacy token cannot be renewed without the store and its lock'),
+      );
+    }
+    const key = `${appId}|without-store`;
+    let flight = this.inFlight.get(key);
+    if (!flight) {
+      flight = this.fetchWithoutStore(account, current).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, flight);
+    }
+    return flight;
+  }
+
+  private async fetchWithoutStore(
+    account: AccountConfig,
+    current: CredentialRecord | null,
+  ): Promise<RefreshResult> {
+    const now = Date.now();
+    if (this.usable(current, now) && !this.needsRefresh(current, now))
+      return { record: current, outcome: 'fresh' };
+    throwIfBackingOff(account.appId, this.failures.get(account.appId));
+    const fetched = await this.fetchUpstream(account, current, false);
+    const same = current?.value === fetched.accessToken;
+    const record: CredentialRecord = {
+      value: fetched.accessToken,
+      version: same && current ? current.version : (current?.version ?? 0) + 1,
+      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
+      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
+      endpoint: account.tokenEndpoint,
+      source: 'store-unreachable',
+    };
+    if (!same) {
+      this.logger.warn(
+        `token of ${account.appId} renewed without the store (unreachable): version ${record.version}, ${fetched.expiresInSeconds} s; it is written to the store when the store answers again`,
+      );
+    }
+    return { record, outcome: 'refreshed' };
+  }
+
   private run(account: AccountConfig, intent: RefreshIntent): Promise<RefreshResult> {
     return this.coordinator.coordinate(account.appId, 'token', {
       satisfied: (record) => this.satisfied(intent, record),

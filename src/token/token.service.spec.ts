@@ -333,3 +333,86 @@ describe('UpstreamTokenError classification', () => {
     expect(UpstreamTokenError.fromErrcode(errcode, 'x').kind).toBe(kind);
   });
 });
+
+/** The in-memory store, switched off and on like a Redis that stops answering. */
+class FlakyStore extends MemoryTokenStore {
+  down = false;
+
+  private check(): void {
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+  }
+
+  override async get(...args: Parameters<MemoryTokenStore['get']>): ReturnType<MemoryTokenStore['get']> {
+    this.check();
+    return super.get(...args);
+  }
+
+  override async compareAndSet(
+    ...args: Parameters<MemoryTokenStore['compareAndSet']>
+  ): ReturnType<MemoryTokenStore['compareAndSet']> {
+    this.check();
+    return super.compareAndSet(...args);
+  }
+
+  override async tryLock(
+    ...args: Parameters<MemoryTokenStore['tryLock']>
+  ): ReturnType<MemoryTokenStore['tryLock']> {
+    this.check();
+    return super.tryLock(...args);
+  }
+
+  override async incrementCounter(
+    ...args: Parameters<MemoryTokenStore['incrementCounter']>
+  ): ReturnType<MemoryTokenStore['incrementCounter']> {
+    this.check();
+    return super.incrementCounter(...args);
+  }
+}
+
+describe('TokenService with the store down', () => {
+  it('renews a stable token without the store, refuses a legacy one once it runs out, and stores the newest token when the store is back', async () => {
+    const store = new FlakyStore();
+    const { sim, tokens, logs } = await plane({
+      timing: { tokenLifetimeSeconds: 4, overlapSeconds: 2 },
+      module: { store, refreshAheadSeconds: 1.5, l1TtlMs: 200 },
+    });
+    const first = await tokens.getToken(STABLE);
+    await tokens.getToken(LEGACY);
+    const legacyCalls = sim.stats().byApp[LEGACY]!.token;
+    store.down = true;
+
+    const seen = new Set<string>();
+    let legacyRefusal: unknown;
+    for (const until = Date.now() + 9_000; Date.now() < until;) {
+      const value = await tokens.getAccessToken(STABLE);
+      expect(sim.checkToken(STABLE, value)).toBe('valid');
+      seen.add(value);
+      legacyRefusal ??= await tokens.getAccessToken(LEGACY).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await sleep(50);
+    }
+
+    // 9 s of 4-s tokens: renewed twice at least, about one call per token
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+    expect(sim.stats().byApp[STABLE]!.stableToken - 1).toBeLessThanOrEqual(seen.size + 1);
+    expect(legacyRefusal).toBeInstanceOf(TokenUnavailableError);
+    expect((legacyRefusal as Error).message).toContain('the token store is unreachable');
+    expect((legacyRefusal as Error).message).toContain('a legacy token cannot be renewed without the store');
+    expect(sim.stats().byApp[LEGACY]!.token).toBe(legacyCalls);
+    expect(logs.lines.some((line) => line.includes('renewed without the store'))).toBe(true);
+
+    store.down = false;
+    // the copy is re-checked against the store within a second: the store gets the newest token back
+    let held = await tokens.getToken(STABLE);
+    let stored = await store.get(STABLE, 'token');
+    for (const until = Date.now() + 3_000; stored?.version !== held.version && Date.now() < until;) {
+      await sleep(100);
+      held = await tokens.getToken(STABLE);
+      stored = await store.get(STABLE, 'token');
+    }
+    expect(held.version).toBeGreaterThan(first.version);
+    expect(stored).toMatchObject({ value: held.value, version: held.version });
+  });
+});

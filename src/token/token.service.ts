@@ -89,6 +89,8 @@ export class TokenService implements OnModuleDestroy {
   private readonly forceUse = new Map<string, ForceUse>();
   /** Bumped when an account's force counter may have changed (a forced or reported token was learned). */
   private readonly forceEpochs = new Map<string, number>();
+  /** When a read of the store last failed; 0 once it answers again. */
+  private storeFailedAt = 0;
 
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
@@ -388,6 +390,13 @@ export class TokenService implements OnModuleDestroy {
 
   private async readSlow(appId: string): Promise<AccessToken> {
     this.accounts.getOrThrow(appId);
+    const held = this.l1.get(appId);
+    if (this.storeFailedAt !== 0 && held && this.refresher.usable(held.record)) {
+      // the store did not answer last time: the copy is served now, the store asked (and the token renewed when
+      // due) in the background, so no reader waits out a store timeout while there is a token to hand out
+      this.readShared(appId).catch(() => undefined);
+      return held.token;
+    }
     const record = await this.readShared(appId);
     const now = Date.now();
     if (this.refresher.usable(record, now)) {
@@ -409,6 +418,7 @@ export class TokenService implements OnModuleDestroy {
       .get(appId, 'token')
       .then(
         (record) => {
+          this.storeFailedAt = 0;
           const entry = this.l1.get(appId);
           if (
             entry &&
@@ -423,16 +433,41 @@ export class TokenService implements OnModuleDestroy {
         },
         (error: Error) => {
           const entry = this.l1.get(appId);
-          if (entry && this.refresher.usable(entry.record)) {
-            entry.checkedUntil = Date.now() + 1000;
+          const now = Date.now();
+          this.storeFailedAt = now;
+          if (entry && this.refresher.usable(entry.record, now)) {
+            entry.checkedUntil = Math.min(now + 1000, entry.record.expiresAt - this.options.minServeMs);
+            if (this.refresher.needsRefresh(entry.record, now)) {
+              this.renewWithoutStore(appId, entry.record).catch(() => undefined);
+            }
             return entry.record;
           }
-          throw new TokenUnavailableError(appId, `the token store is unreachable (${error.message})`);
+          return this.renewWithoutStore(appId, entry?.record ?? null).catch((renewal: Error) => {
+            throw new TokenUnavailableError(
+              appId,
+              `the token store is unreachable (${error.message}); ${renewal instanceof TokenUnavailableError ? renewal.reason : renewal.message}`,
+              renewal instanceof TokenUnavailableError ? renewal.errcode : undefined,
+              renewal instanceof TokenUnavailableError ? renewal.retryAfterMs : undefined,
+            );
+          });
         },
       )
       .finally(() => this.reads.delete(appId));
     this.reads.set(appId, read);
     return read;
+  }
+
+  /**
+   * The store does not answer: a stable token is renewed without it (TokenRefresher.refreshWithoutStore) and kept
+   * here; readShared writes it back (repairStore) once the store answers with an older version.
+   */
+  private async renewWithoutStore(
+    appId: string,
+    current: CredentialRecord | null,
+  ): Promise<CredentialRecord> {
+    const { record } = await this.refresher.refreshWithoutStore(appId, current);
+    this.learn(appId, record);
+    return this.l1.get(appId)?.record ?? record;
   }
 
   /** The store lost a newer token we still hold (e.g. a failover dropped the last write): put it back. */
