@@ -1,8 +1,8 @@
-import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from './support/free-port';
 import { getJson } from './support/http';
-import { spawnProcess, startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { startRedis, type RedisServerHandle } from './support/redis-server';
 import { reportFault } from './support/fault-report';
 
 /*
@@ -24,14 +24,6 @@ const OUTAGE_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function redisServer(port: number): Promise<ChildHandle> {
-  return spawnProcess(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { name: `redis-server:${port}`, env: {}, cwd: tmpdir(), readyWhen: /Ready to accept connections/ },
-  );
-}
-
 interface TokenAnswer {
   access_token: string;
   version: number;
@@ -40,13 +32,13 @@ interface TokenAnswer {
 
 describe('Redis down for longer than a token lives', () => {
   let port: number;
-  let redis: ChildHandle;
+  let redis: RedisServerHandle;
   let sim: ChildHandle & { url: string };
   let hub: ChildHandle & { url: string };
 
   beforeAll(async () => {
     port = await freePort();
-    redis = await redisServer(port);
+    redis = await startRedis({ port });
     const accounts = [
       { appId: STABLE, appSecret: secretOf(STABLE), tokenEndpoint: 'stable' },
       { appId: LEGACY, appSecret: secretOf(LEGACY), tokenEndpoint: 'legacy' },
@@ -67,7 +59,8 @@ describe('Redis down for longer than a token lives', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([hub, sim, redis].filter(Boolean).map((p) => terminate(p)));
+    await Promise.all([hub, sim].filter(Boolean).map((p) => terminate(p)));
+    await redis?.stop();
   });
 
   async function upstreamCalls(): Promise<{ stable: number; legacy: number }> {
@@ -86,7 +79,7 @@ describe('Redis down for longer than a token lives', () => {
     expect((await getJson(`${hub.url}/api/v1/accounts/${LEGACY}/token`, auth)).status).toBe(200);
     const callsBefore = await upstreamCalls();
 
-    await terminate(redis);
+    await redis.stop();
     const downAt = Date.now();
     const tokens = new Set<string>();
     let reads = 0;
@@ -121,7 +114,7 @@ describe('Redis down for longer than a token lives', () => {
     expect(legacyStatuses).toEqual(new Set([200, 503]));
     expect(callsDown.legacy).toBe(callsBefore.legacy);
 
-    redis = await redisServer(port);
+    redis = await startRedis({ port });
     const backAt = Date.now();
     const client = new Redis(port, '127.0.0.1');
     try {

@@ -1,8 +1,8 @@
-import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
-import { spawnProcess, startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { startHub, startSimulator, terminate, type ChildHandle } from './support/processes';
+import { startRedis, type RedisServerHandle } from './support/redis-server';
 import { reportFault } from './support/fault-report';
 
 const APP = 'wxoutage0000000001';
@@ -10,36 +10,17 @@ const SECRET = 'outagesecret000000000000000001';
 const KEY = 'outage-admin-key-0123456789';
 const auth = { headers: { authorization: `Bearer ${KEY}` } };
 
-function redisServer(port: number): Promise<ChildHandle> {
-  return spawnProcess(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-    ],
-    { name: `redis-server:${port}`, env: {}, cwd: tmpdir(), readyWhen: /Ready to accept connections/ },
-  );
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('Redis down, then back empty', () => {
   let port: number;
-  let redis: ChildHandle;
+  let redis: RedisServerHandle;
   let sim: ChildHandle & { url: string };
   let hub: ChildHandle & { url: string };
 
   beforeAll(async () => {
     port = await freePort();
-    redis = await redisServer(port);
+    redis = await startRedis({ port });
     sim = await startSimulator({ SANDBOX_APPS: JSON.stringify([{ appId: APP, appSecret: SECRET }]) });
     hub = await startHub({
       WECHAT_SANDBOX: 'false',
@@ -51,7 +32,8 @@ describe('Redis down, then back empty', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([hub, sim, redis].filter(Boolean).map((p) => terminate(p)));
+    await Promise.all([hub, sim].filter(Boolean).map((p) => terminate(p)));
+    await redis?.stop();
   });
 
   it('keeps serving the known token while Redis is down, reports it, and restores the token when Redis returns empty', async () => {
@@ -62,7 +44,7 @@ describe('Redis down, then back empty', () => {
     expect(before.status).toBe(200);
     const token = before.body.access_token;
 
-    await terminate(redis);
+    await redis.stop();
     const readsWhileDown: number[] = [];
     for (let i = 0; i < 20; i++) {
       const read = await getJson<{ access_token: string }>(`${hub.url}/api/v1/accounts/${APP}/token`, auth);
@@ -78,7 +60,7 @@ describe('Redis down, then back empty', () => {
     const forced = await postJson(`${hub.url}/api/v1/accounts/${APP}/token/refresh`, {}, auth);
     expect(forced.status).toBe(503);
 
-    redis = await redisServer(port);
+    redis = await startRedis({ port });
     const backAt = Date.now();
     const client = new Redis(port, '127.0.0.1');
     try {

@@ -34,6 +34,29 @@ export interface FetchedCredential {
 }
 
 /**
+ * The record that follows `current` once `fetched` arrived: the next version for a new value; for the same value
+ * the same version and fetch time, only the expiry updated.
+ */
+export function nextRecord(
+  current: CredentialRecord | null,
+  fetched: FetchedCredential,
+  meta: { endpoint: TokenEndpoint; source: string },
+): { record: CredentialRecord; same: boolean } {
+  const same = current?.value === fetched.value;
+  return {
+    same,
+    record: {
+      value: fetched.value,
+      version: same && current ? current.version : (current?.version ?? 0) + 1,
+      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
+      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
+      endpoint: meta.endpoint,
+      source: meta.source,
+    },
+  };
+}
+
+/**
  * The fleet-wide single-writer protocol shared by every credential (access token, JS-SDK tickets): read, double
  * check, a lease lock kept alive while the work runs, a second double check after taking it, and compare-and-set
  * writes; whoever does not get the lock is woken by the store's change notification (polling only as a fallback)
@@ -154,15 +177,7 @@ export class CredentialCoordinator implements OnModuleDestroy {
     // NOTE: work abandoned at shutdown no longer holds the lock; CAS orders versions but cannot tell that a
     // value fetched meanwhile by the new holder is the live one, so the abandoned work must not write.
     if (this.stopping) throw new TokenUnavailableError(appId, SHUTTING_DOWN);
-    const same = current?.value === fetched.value;
-    const record: CredentialRecord = {
-      value: fetched.value,
-      version: same && current ? current.version : (current?.version ?? 0) + 1,
-      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
-      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
-      endpoint: meta.endpoint,
-      source: meta.source,
-    };
+    const { record, same } = nextRecord(current, fetched, meta);
     let result;
     try {
       result = await this.store.compareAndSet(appId, kind, record, current?.version ?? 0);

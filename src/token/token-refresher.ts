@@ -9,7 +9,7 @@ import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
 import { throwIfBackingOff } from './backoff';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
-import { CredentialCoordinator } from './credential-coordinator';
+import { CredentialCoordinator, nextRecord } from './credential-coordinator';
 import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
 import { WechatTokenClient, type FetchedToken } from './wechat-token-client';
@@ -144,15 +144,15 @@ export class TokenRefresher {
       return { record: current, outcome: 'fresh' };
     throwIfBackingOff(account.appId, this.failures.get(account.appId));
     const fetched = await this.fetchUpstream(account, current, false);
-    const same = current?.value === fetched.accessToken;
-    const record: CredentialRecord = {
-      value: fetched.accessToken,
-      version: same && current ? current.version : (current?.version ?? 0) + 1,
-      fetchedAt: same && current ? current.fetchedAt : fetched.startedAt,
-      expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
-      endpoint: account.tokenEndpoint,
-      source: 'store-unreachable',
-    };
+    const { record, same } = nextRecord(
+      current,
+      {
+        value: fetched.accessToken,
+        expiresInSeconds: fetched.expiresInSeconds,
+        startedAt: fetched.startedAt,
+      },
+      { endpoint: account.tokenEndpoint, source: 'store-unreachable' },
+    );
     if (!same) {
       this.logger.warn(
         `token of ${account.appId} renewed without the store (unreachable): version ${record.version}, ${fetched.expiresInSeconds} s; it is written to the store when the store answers again`,

@@ -11,6 +11,8 @@ export interface StartRedisOptions {
   args?: readonly string[];
   /** Milliseconds to wait for the first PONG. Default 10 000. */
   timeoutMs?: number;
+  /** This port instead of a free one: to start a stopped server again where the hubs expect it. */
+  port?: number;
 }
 
 /** A private, throw-away `redis-server` on 127.0.0.1 without persistence. */
@@ -45,6 +47,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
         'Install it (`apt-get install redis-server`, as .ci/run does) or add its directory to PATH.',
     );
   }
+  if (options.port !== undefined) return launch(binary, options.port, options);
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
     try {
