@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
-import { errorAnswer } from '../common/http-status';
-import { sendRaw, sendRawError } from '../common/raw-response';
+import { sendRaw, sendRawFailure } from '../common/raw-response';
 import { logCompleted, runLogged } from '../logging/raw-request-log';
 import { REQUEST_ID_HEADER, requestIdOf } from '../logging/request-context';
 import { TokenService, type AccessToken } from '../token/token.service';
@@ -117,13 +116,7 @@ export class TokenReadHttpHandler {
       const token = await this.tokens.getToken(appId);
       sendRaw(response, 200, JSON_TYPE, JSON.stringify(tokenResponse(token)));
     } catch (error) {
-      const answer = errorAnswer(error);
-      if (answer) {
-        sendRawError(response, answer.status, answer.message, answer.retryAfterMs);
-        return;
-      }
-      this.logger.error(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-      sendRawError(response, 500, 'internal error');
+      sendRawFailure(response, error, this.logger);
     }
   }
 }

@@ -3,8 +3,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { Injectable, Logger } from '@nestjs/common';
 import { storage } from 'nestjs-pino/storage';
 import type { Logger as PinoLogger } from 'pino';
-import { errorAnswer } from '../common/http-status';
-import { sendRaw as send, sendRawError as sendError } from '../common/raw-response';
+import { sendRaw as send, sendRawError as sendError, sendRawFailure } from '../common/raw-response';
 import { runLogged } from '../logging/raw-request-log';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
@@ -142,12 +141,6 @@ export class WechatCallbackHttpHandler {
   }
 
   private fail(response: ServerResponse, error: unknown): void {
-    const answer = errorAnswer(error);
-    if (answer) {
-      sendError(response, answer.status, answer.message, answer.retryAfterMs);
-      return;
-    }
-    this.logger.error(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-    sendError(response, 500, 'internal error');
+    sendRawFailure(response, error, this.logger);
   }
 }
