@@ -146,13 +146,19 @@ function freePort() {
   });
 }
 
-/** The caller's environment minus anything that would select other accounts, Redis or another mode. */
-function baseEnv() {
+/**
+ * The caller's environment minus anything that would select other accounts, Redis or another mode — the hub's
+ * variables and those the benchmarks' own child scripts read — plus `extra`.
+ */
+function baseEnv(extra = {}) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|ADMIN_|TRUST_PROXY)/.test(key)) delete env[key];
+    if (
+      /^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|ADMIN_|TRUST_PROXY|SIM_URL|APP_|SECONDS|EXPIRES_AT|VERSION|MODE|HUB_URLS|KEY)/.test(key)
+    )
+      delete env[key];
   }
-  return env;
+  return { ...env, ...extra };
 }
 
 function request(port, method, urlPath, body) {
@@ -171,6 +177,35 @@ function request(port, method, urlPath, body) {
     req.end(body);
   });
 }
+
+/** An HTTP call on loopback with an optional JSON body: `{status, body, json}` (json undefined when not JSON). */
+function requestJson(port, method, urlPath, headers = {}, body = undefined, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    if (body !== undefined) headers = { ...headers, 'content-type': 'application/json' };
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, agent: false, headers }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (data += c));
+      res.on('end', () => {
+        let json;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, body: data, json });
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+const getJson = (port, urlPath, headers = {}) => requestJson(port, 'GET', urlPath, headers);
+
+/** The "Notes:" block of a results section (nothing when there are none). */
+const noteLines = (notes) => (notes.length ? ['', 'Notes:', ...notes.map((note) => `- ${note}`)] : []);
 
 /** Waits until `child` (listening on `child.port`) answers the callback's URL check. */
 async function waitReady(child, protocol) {
@@ -344,6 +379,9 @@ module.exports = {
   freePort,
   baseEnv,
   request,
+  requestJson,
+  getJson,
+  noteLines,
   waitReady,
   makePool,
   cannon,

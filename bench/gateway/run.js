@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout */
+/* global require, process, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Gateway benchmark: what the hub's HTTP gateway costs on top of WeChat (the simulator).
  *
  *   node bench/gateway/run.js [--duration=10] [--warmup=3] [--rounds=3] [--connections=50] [--latency=0,20]
  *                             [--build] [--no-write]
+ *   node bench/gateway/run.js --render     (rewrites the section from last-run.json)
  *
  * Starts the simulator (dist/sandbox/main.js) and a hub (dist/main.js, one stable account, in-memory store) in
  * front of it, checks that both answer getcallbackip with an ip_list, warms each target up, then runs autocannon
@@ -23,7 +24,6 @@
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -50,6 +50,7 @@ function parseArgs(argv) {
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'build') o.build = true;
+    else if (key === 'render') o.render = true;
     else if (key === 'no-write') o.write = false;
     else if (key === 'latency' && /^\d+(,\d+)*$/.test(value ?? '')) o.latency = value.split(',').map(Number);
     else if (['duration', 'warmup', 'rounds', 'connections'].includes(key) && Number(value) > 0) o[key] = Number(value);
@@ -61,37 +62,13 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------------------------
 // build
 
-/** Builds dist/ when it is missing (or with --build) and lists the sources that are newer than their output. */
-function ensureBuilt() {
-  if (options.build || !fs.existsSync(path.join(ROOT, 'dist/main.js'))) {
-    log('building dist/ (tsc -p tsconfig.build.json)…');
-    const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    if (r.status !== 0 && !fs.existsSync(path.join(ROOT, 'dist/main.js'))) throw new Error('the build failed');
-  }
-  const stale = [];
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
-        const out = path.join(ROOT, 'dist', path.relative(path.join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
-        if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(file).mtimeMs) stale.push(path.relative(ROOT, file));
-      }
-    }
-  };
-  walk(path.join(ROOT, 'src/api/gateway'));
-  if (stale.length) log(`note: dist/ is older than ${stale.join(', ')} (rerun with --build to measure the working tree)`);
-  return stale;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // child processes: the callback benchmark's harness
 
 const harness = require('../callback/harness');
-const { stopChild, freePort, baseEnv, killChildren } = harness;
+const { stopChild, freePort, baseEnv, killChildren, version, git, machine, fmt, log, writeSection, noteLines } = harness;
+const request = harness.requestJson;
 const waitFor = (child, probe) => harness.waitFor(child, probe, 30_000);
 const startChild = (name, script, env) => harness.startChild(name, [script], env);
 
@@ -122,29 +99,6 @@ async function startServers() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
-
-function request(port, method, urlPath, headers = {}, body = undefined) {
-  return new Promise((resolve, reject) => {
-    if (body !== undefined) headers = { ...headers, 'content-type': 'application/json' };
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, agent: false, headers }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (data += c));
-      res.on('end', () => {
-        let json;
-        try {
-          json = JSON.parse(data);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, body: data, json });
-      });
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 /** WeChat's latency for the benchmarked call: a persistent latency fault on the simulator (none for 0). */
 async function setLatency(simulator, ms) {
@@ -303,32 +257,6 @@ function summarize(rounds) {
 // ---------------------------------------------------------------------------------------------------------------
 // report
 
-function version(pkg) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
-
-function git(...args) {
-  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    nproc: os.availableParallelism(),
-    cpu: cpus[0]?.model ?? '?',
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-  };
-}
-
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-
 function scenarioTitle(scenario) {
   return scenario.latencyMs === 0
     ? 'WeChat answering at once (0 ms): pure CPU cost on this machine'
@@ -368,7 +296,6 @@ function renderScenario(lines, scenario) {
 function renderSection(run) {
   const m = run.machine;
   const lines = [];
-  lines.push(START_MARK);
   lines.push('## Gateway: `GET /gateway/:appId/cgi-bin/getcallbackip` through the hub vs straight to WeChat (simulator)');
   lines.push('');
   lines.push(`- Date: ${run.date}`);
@@ -410,32 +337,21 @@ function renderSection(run) {
     `- Before timing, every target must answer an ip_list and the hub must refuse a call without its key (${JSON.stringify(run.checks)}). ` +
       'The tables give the median of the rounds\' average req/s and of their p50/p99 latencies; CPU µs/req is process CPU time (/proc) over answered requests. Raw figures: `bench/gateway/last-run.json`.',
   );
-  if (run.notes.length) {
-    lines.push('');
-    lines.push('Notes:');
-    for (const note of run.notes) lines.push(`- ${note}`);
-  }
-  lines.push(END_MARK);
+  lines.push(...noteLines(run.notes));
   return lines.join('\n');
 }
 
-function writeResults(section) {
-  let text = fs.existsSync(RESULTS_FILE) ? fs.readFileSync(RESULTS_FILE, 'utf8') : '# wxhub benchmarks\n';
-  const start = text.indexOf(START_MARK);
-  const end = text.indexOf(END_MARK);
-  if (start !== -1 && end > start) text = text.slice(0, start) + section + text.slice(end + END_MARK.length);
-  else text = `${text.replace(/\s*$/, '')}\n\n${section}\n`;
-  fs.writeFileSync(RESULTS_FILE, text);
-}
-
-function log(message) {
-  process.stdout.write(`${message}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main() {
-  const stale = ensureBuilt();
+  if (options.render) {
+    // re-renders the section from the last run, without measuring
+    writeSection(START_MARK, END_MARK, renderSection(JSON.parse(fs.readFileSync(JSON_FILE, 'utf8'))));
+    log(`re-rendered ${path.relative(ROOT, RESULTS_FILE)} from ${path.relative(ROOT, JSON_FILE)}`);
+    return;
+  }
+  const stale = harness.ensureBuilt(options.build);
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const servers = await startServers();
   try {
@@ -502,7 +418,7 @@ async function main() {
     };
     if (options.write) {
       fs.writeFileSync(JSON_FILE, JSON.stringify(run, null, 2) + '\n');
-      writeResults(renderSection(run));
+      writeSection(START_MARK, END_MARK, renderSection(run));
       log(`wrote ${path.relative(ROOT, RESULTS_FILE)} and ${path.relative(ROOT, JSON_FILE)}`);
     }
   } finally {

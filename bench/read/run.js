@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, fetch, AbortSignal */
+/* global require, process, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Read path: what reading a token costs.
@@ -41,6 +41,9 @@ const {
   machine,
   loadAverage,
   writeSection,
+  baseEnv,
+  getJson,
+  noteLines,
 } = require('../callback/harness');
 
 const JSON_FILE = path.join(__dirname, 'last-run.json');
@@ -73,32 +76,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown option ${arg}`);
   }
   return o;
-}
-
-function childEnv(extra) {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (
-      /^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|SIM_URL|APP_|SECONDS|EXPIRES_AT|VERSION)/.test(
-        key,
-      )
-    ) {
-      delete env[key];
-    }
-  }
-  return { ...env, ...extra };
-}
-
-async function getJson(port, urlPath, headers = {}) {
-  const r = await fetch(`http://127.0.0.1:${port}${urlPath}`, { headers, signal: AbortSignal.timeout(5000) });
-  const body = await r.text();
-  let json;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, body, json };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -254,11 +231,7 @@ function renderSection(run) {
       `and calls \`await tokens.getAccessToken(appId)\` in a tight loop for ${run.options.seconds} s, once with the default \`l1TtlMs\` and once with 1 h, each in a fresh context. ` +
       'Redis `INFO commandstats` is read before and after each loop; the INFO calls themselves are left out. Raw figures: `bench/read/last-run.json`.',
   );
-  if (run.notes.length) {
-    lines.push('');
-    lines.push('Notes:');
-    for (const note of run.notes) lines.push(`- ${note}`);
-  }
+  lines.push(...noteLines(run.notes));
   return lines.join('\n');
 }
 
@@ -283,7 +256,7 @@ async function main() {
     servers.simulator = startChild(
       'simulator',
       ['dist/sandbox/main.js'],
-      childEnv({ SANDBOX_PORT: String(simPort), SANDBOX_APPS: JSON.stringify([ACCOUNT]) }),
+      baseEnv({ SANDBOX_PORT: String(simPort), SANDBOX_APPS: JSON.stringify([ACCOUNT]) }),
     );
     servers.simulator.port = simPort;
     await waitFor(servers.simulator, async () => (await getJson(simPort, '/sandbox/stats')).status === 200);
@@ -301,7 +274,7 @@ async function main() {
       servers[name] = startChild(
         name,
         ['dist/main.js'],
-        childEnv({
+        baseEnv({
           NODE_ENV: 'production',
           WECHAT_SANDBOX: 'false',
           LOG_LEVEL: level,
@@ -326,7 +299,7 @@ async function main() {
     servers.bare = startChild(
       'bare fastify',
       [path.join(__dirname, 'bare-fastify.js')],
-      childEnv({
+      baseEnv({
         PORT: String(barePort),
         TOKEN: hubToken.access_token,
         EXPIRES_AT: String(Date.parse(hubToken.expires_at)),
@@ -340,7 +313,7 @@ async function main() {
     servers.nest = startChild(
       'bare nest',
       [path.join(__dirname, 'bare-nest.js')],
-      childEnv({
+      baseEnv({
         PORT: String(nestPort),
         KEY,
         TOKEN: hubToken.access_token,
@@ -417,7 +390,7 @@ async function main() {
     log(`in process: getAccessToken for ${options.seconds} s per phase…`);
     const child = spawnSync(process.execPath, [path.join(__dirname, 'inprocess.js')], {
       cwd: ROOT,
-      env: childEnv({
+      env: baseEnv({
         REDIS_URL: `redis://127.0.0.1:${redis.port}`,
         SIM_URL: `http://127.0.0.1:${simPort}`,
         APP_ID: ACCOUNT.appId,

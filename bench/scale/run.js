@@ -26,7 +26,6 @@
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -91,7 +90,7 @@ function ensureBuilt() {
 
 // children are started, killed on exit and stopped through the callback benchmark's harness
 const harness = require('../callback/harness');
-const { freePort, baseEnv, waitFor } = harness;
+const { freePort, baseEnv, waitFor, sum, median, git, machine, log } = harness;
 const startChild = (name, command, args, env) => harness.startProcess(name, command, args, env);
 // a hub with 10,000 accounts may take longer than the default grace to stop
 const stopChild = (child) => harness.stopChild(child, 8000);
@@ -104,28 +103,8 @@ process.on('exit', cleanup);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function request(port, method, urlPath, headers = {}, body = undefined, timeoutMs = 30_000) {
-  return new Promise((resolve, reject) => {
-    if (body !== undefined) headers = { ...headers, 'content-type': 'application/json' };
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, agent: false, headers }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (data += c));
-      res.on('end', () => {
-        let json;
-        try {
-          json = JSON.parse(data);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, body: data, json });
-      });
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const request = (port, method, urlPath, headers = {}, body = undefined, timeoutMs = 30_000) =>
+  harness.requestJson(port, method, urlPath, headers, body, timeoutMs);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Redis: a minimal RESP client (INFO, FLUSHALL) so the bench needs no client library of its own
@@ -453,13 +432,6 @@ function top(stats, n = 8) {
   );
 }
 
-const sum = (values) => values.reduce((a, b) => a + b, 0);
-function median(values) {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 function percentile(sorted, p) {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -468,26 +440,11 @@ function percentile(sorted, p) {
 // ---------------------------------------------------------------------------------------------------------------
 // report
 
-function git(...args) {
-  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
-
-function machine() {
-  return {
-    nproc: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model ?? '?',
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-  };
-}
-
 const fmt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 
 function renderSection(runs) {
   const labels = Object.keys(runs);
-  const lines = [START_MARK, '## Scale: 1,000 and 10,000 accounts, one hub and three hubs sharing one Redis', ''];
+  const lines = ['## Scale: 1,000 and 10,000 accounts, one hub and three hubs sharing one Redis', ''];
   for (const label of labels) {
     const run = runs[label];
     const m = run.machine;
@@ -560,7 +517,6 @@ function renderSection(runs) {
   lines.push('');
   lines.push('Notes:');
   for (const label of labels) for (const note of runs[label].notes) lines.push(`- ${label}: ${note}`);
-  lines.push(END_MARK);
   return lines.join('\n');
 }
 
@@ -623,18 +579,7 @@ function renderFindings(runs) {
   ];
 }
 
-function writeResults(section) {
-  let text = fs.existsSync(RESULTS_FILE) ? fs.readFileSync(RESULTS_FILE, 'utf8') : '# wxhub benchmarks\n';
-  const start = text.indexOf(START_MARK);
-  const end = text.indexOf(END_MARK);
-  if (start !== -1 && end > start) text = text.slice(0, start) + section + text.slice(end + END_MARK.length);
-  else text = `${text.replace(/\s*$/, '')}\n\n${section}\n`;
-  fs.writeFileSync(RESULTS_FILE, text);
-}
-
-function log(message) {
-  process.stdout.write(`${message}\n`);
-}
+const writeResults = (section) => harness.writeSection(START_MARK, END_MARK, section);
 
 async function main() {
   if (options.renderOnly) {

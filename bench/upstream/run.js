@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* global require, process, __dirname, setTimeout, clearTimeout, fetch, AbortSignal */
+/* global require, process, __dirname, setTimeout, clearTimeout */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Upstream efficiency: how many /cgi-bin/token (or stable_token) calls a fleet of N instances makes, and how many
@@ -51,6 +51,9 @@ const {
   machine,
   loadAverage,
   writeSection,
+  baseEnv,
+  getJson,
+  noteLines,
 } = require('../callback/harness');
 const { renderChart } = require('./chart');
 
@@ -115,25 +118,6 @@ const theoreticalMinimum = () => 1 + Math.floor(options.rotations);
 const appIdOf = (system, n) => `wxup${system.padEnd(6, '0')}${String(n).padStart(8, '0')}`;
 const secretOf = (appId) => `secret${appId.slice(2)}0000000000`;
 
-function childEnv(extra) {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (
-      /^(NODE_ENV|NODE_OPTIONS|REDIS_|WECHAT_|CALLBACK_|ADMIN_|TOKEN_|UPSTREAM_|LOG_LEVEL|PORT|HOST|SANDBOX_|MODE|SIM_URL|APP_|HUB_URLS|KEY)/.test(
-        key,
-      )
-    ) {
-      delete env[key];
-    }
-  }
-  return { ...env, ...extra };
-}
-
-async function getJson(port, urlPath, headers = {}) {
-  const r = await fetch(`http://127.0.0.1:${port}${urlPath}`, { headers, signal: AbortSignal.timeout(5000) });
-  return { status: r.status, json: await r.json().catch(() => undefined) };
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // servers
 
@@ -143,7 +127,7 @@ async function startSimulator(n) {
   const sim = startChild(
     `simulator N=${n}`,
     ['dist/sandbox/main.js'],
-    childEnv({
+    baseEnv({
       SANDBOX_PORT: String(port),
       SANDBOX_APPS: JSON.stringify(apps),
       SANDBOX_TOKEN_LIFETIME_SECONDS: String(options.lifetime),
@@ -200,7 +184,7 @@ function mutex() {
 }
 
 function startInstance(label, env) {
-  const child = startChild(label, [path.join(__dirname, 'instance.js')], childEnv(env), { ipc: true });
+  const child = startChild(label, [path.join(__dirname, 'instance.js')], baseEnv(env), { ipc: true });
   const ready = new Promise((resolve, reject) => {
     child.on('message', (m) => m?.type === 'ready' && resolve());
     child.once('exit', (code) =>
@@ -249,7 +233,7 @@ async function runSystem(system, n, sim, redis, watcher, startup) {
       const hub = startChild(
         `${system} hub ${i + 1}/${n}`,
         ['dist/main.js'],
-        childEnv({
+        baseEnv({
           NODE_ENV: 'production',
           WECHAT_SANDBOX: 'false',
           LOG_LEVEL: 'warn',
@@ -346,7 +330,6 @@ async function runSystem(system, n, sim, redis, watcher, startup) {
 function renderSection(run) {
   const m = run.machine;
   const lines = [
-    START_MARK,
     '## Upstream efficiency: token calls and invalid tokens for N instances, wxhub vs hand-rolled baselines',
     '',
   ];
@@ -447,12 +430,7 @@ function renderSection(run) {
   lines.push(
     `- Raw figures: \`bench/upstream/last-run.json\`; chart: \`node bench/upstream/chart.js\` redraws \`bench/upstream/upstream-calls.svg\` from it.`,
   );
-  if (run.notes.length) {
-    lines.push('');
-    lines.push('Notes:');
-    for (const note of run.notes) lines.push(`- ${note}`);
-  }
-  lines.push(END_MARK);
+  lines.push(...noteLines(run.notes));
   return lines.join('\n');
 }
 
@@ -463,7 +441,7 @@ async function main() {
     // re-renders the section and the chart from the last run, without measuring
     const run = JSON.parse(fs.readFileSync(JSON_FILE, 'utf8'));
     fs.writeFileSync(SVG_FILE, renderChart(run));
-    writeSection(START_MARK, END_MARK, renderSection(run).split('\n').slice(1, -1).join('\n'));
+    writeSection(START_MARK, END_MARK, renderSection(run));
     log(
       `re-rendered ${path.relative(ROOT, RESULTS_FILE)} and ${path.relative(ROOT, SVG_FILE)} from ${path.relative(ROOT, JSON_FILE)}`,
     );
@@ -528,7 +506,7 @@ async function main() {
   if (options.write) {
     fs.writeFileSync(JSON_FILE, JSON.stringify(run, null, 2) + '\n');
     fs.writeFileSync(SVG_FILE, renderChart(run));
-    writeSection(START_MARK, END_MARK, renderSection(run).split('\n').slice(1, -1).join('\n'));
+    writeSection(START_MARK, END_MARK, renderSection(run));
     log(
       `wrote ${path.relative(ROOT, RESULTS_FILE)}, ${path.relative(ROOT, JSON_FILE)} and ${path.relative(ROOT, SVG_FILE)}`,
     );
