@@ -5,9 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { openReply, pushXml, signPush, type PushMessage, type SignedPush } from '../src/sandbox/push-builder';
 import { sha1Signature, WechatCrypto } from '../src/wechat-callback/wechat-crypto';
 import { reportFault } from './support/fault-report';
-import { freePort } from './support/free-port';
 import { getJson } from './support/http';
-import { type ChildHandle, spawnNode, startSimulator } from './support/processes';
+import { type ChildHandle, startCallbackHost, startSimulator } from './support/processes';
 import { startRedis, type RedisServerHandle } from './support/redis-server';
 
 /*
@@ -83,20 +82,6 @@ let hubB: Hub;
 let logDir: string;
 let handlerLog: string;
 
-async function startHost(name: string, env: Record<string, string>): Promise<Hub> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const handle = await spawnNode('test/fixtures/callback-host.js', {
-    name,
-    env: { ...env, PORT: String(port) },
-    timeoutMs: 30_000,
-    // ready = listening AND every account holds a live token (so late replies need no upstream wait)
-    probe: async () => (await fetch(`${url}/health`)).status === 200,
-    probeIntervalMs: 100,
-  });
-  return { ...handle, url };
-}
-
 beforeAll(async () => {
   logDir = mkdtempSync(join(tmpdir(), 'wxhub-callback-e2e-'));
   handlerLog = join(logDir, 'handlers.log');
@@ -116,7 +101,10 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     HANDLER_LOG: handlerLog,
   };
-  [hubA, hubB] = await Promise.all([startHost('callback-host-a', env), startHost('callback-host-b', env)]);
+  [hubA, hubB] = await Promise.all([
+    startCallbackHost(env, { name: 'callback-host-a' }),
+    startCallbackHost(env, { name: 'callback-host-b' }),
+  ]);
 });
 
 afterAll(() => {

@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushXml, signPush } from '../src/sandbox/push-builder';
-import { freePort } from './support/free-port';
 import { getJson, postJson } from './support/http';
-import { type ChildHandle, spawnNode, startSimulator, terminate } from './support/processes';
+import { type ChildHandle, startCallbackHost, startSimulator, terminate } from './support/processes';
 import { startRedisCluster, waitFor, type RedisClusterHandle } from './support/redis-topologies';
 import { reportFault } from './support/fault-report';
 
@@ -49,20 +48,6 @@ let accounts: string[];
 const masterOf = new Map<string, number>();
 let logDir: string;
 let handlerLog: string;
-
-async function startHost(name: string, env: Record<string, string>): Promise<Hub> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const handle = await spawnNode('test/fixtures/callback-host.js', {
-    name,
-    env: { ...env, PORT: String(port) },
-    timeoutMs: 30_000,
-    // ready = listening, the cluster answers and every account holds a live token
-    probe: async () => (await fetch(`${url}/health`)).status === 200,
-    probeIntervalMs: 100,
-  });
-  return { ...handle, url };
-}
 
 async function readToken(hub: Hub, id: string): Promise<TokenBody> {
   const response = await getJson<TokenBody>(`${hub.url}/api/v1/accounts/${id}/token`, auth);
@@ -115,7 +100,10 @@ beforeAll(async () => {
     HANDLER_LOG: handlerLog,
   };
   // started together: both want every account's token at boot, so the lease locks are contended from the start
-  hubs = await Promise.all([startHost('cluster-hub-a', env), startHost('cluster-hub-b', env)]);
+  hubs = await Promise.all([
+    startCallbackHost(env, { name: 'cluster-hub-a' }),
+    startCallbackHost(env, { name: 'cluster-hub-b' }),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -123,6 +111,42 @@ afterAll(async () => {
   await cluster?.stop();
   if (logDir) rmSync(logDir, { recursive: true, force: true });
 });
+
+/**
+ * Reads the accounts' tokens round-robin from every hub, one read per hub every 20 ms, until stop(): how many were
+ * served, how many failed, how many were not the expected token (errors sampled to the log).
+ */
+function readContinuously(expected: (appId: string) => string): {
+  tally: { served: number; errors: number; wrong: number };
+  stop(): Promise<{ served: number; errors: number; wrong: number }>;
+} {
+  const tally = { served: 0, errors: 0, wrong: 0 };
+  const samples: string[] = [];
+  let stopped = false;
+  const reader = async (hub: Hub): Promise<void> => {
+    for (let i = 0; !stopped; i++) {
+      const id = accounts[i % accounts.length]!;
+      try {
+        if ((await readToken(hub, id)).access_token !== expected(id)) tally.wrong++;
+        tally.served++;
+      } catch (error) {
+        tally.errors++;
+        if (samples.length < 3) samples.push((error as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const readers = Promise.all(hubs.map(reader));
+  return {
+    tally,
+    stop: async () => {
+      stopped = true;
+      await readers;
+      if (samples.length) console.log(`read errors: ${samples.join(' | ')}`);
+      return { ...tally };
+    },
+  };
+}
 
 describe('wxhub on a 3-master Redis Cluster', () => {
   it('the accounts keys sit on every master, each account in one slot', async () => {
@@ -276,25 +300,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
     for (const hub of hubs)
       for (const id of accounts) current.set(id, (await readToken(hub, id)).access_token);
     const victim = masterOf.get(accounts[0]!)!;
-    let stop = false;
-    let served = 0;
-    let errors = 0;
-    let wrong = 0;
-    const samples: string[] = [];
-    const reader = async (hub: Hub): Promise<void> => {
-      for (let i = 0; !stop; i++) {
-        const id = accounts[i % accounts.length]!;
-        try {
-          if ((await readToken(hub, id)).access_token !== current.get(id)) wrong++;
-          served++;
-        } catch (error) {
-          errors++;
-          if (samples.length < 3) samples.push((error as Error).message);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    const readers = Promise.all(hubs.map(reader));
+    const reads = readContinuously((id) => current.get(id)!);
     cluster.pause(victim);
     const witness = cluster.ports.find((port) => port !== victim)!;
     let downSeen = false;
@@ -309,7 +315,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
     } finally {
       cluster.resume(victim);
     }
-    const servedWhilePaused = served;
+    const servedWhilePaused = reads.tally.served;
     const resumedAt = Date.now();
     await waitFor('both hubs to report ready again', async () => {
       for (const hub of hubs) if ((await getJson(`${hub.url}/health/ready`)).status !== 200) return false;
@@ -317,9 +323,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
     });
     const readyAfterMs = Date.now() - resumedAt;
     await new Promise((r) => setTimeout(r, 500));
-    stop = true;
-    await readers;
-    if (samples.length) console.log(`read errors: ${samples.join(' | ')}`);
+    const { served, errors, wrong } = await reads.stop();
     console.log(
       `cluster master ${victim} hung 4 s (cluster_state:fail seen: ${clusterFailSeen}): ${servedWhilePaused} reads answered meanwhile, ${served} in all, ${errors} errors, ${wrong} other tokens; ready again ${readyAfterMs} ms after it resumed`,
     );
@@ -356,25 +360,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
     const current = new Map<string, TokenBody>();
     for (const hub of hubs) for (const id of accounts) current.set(id, await readToken(hub, id));
     const calls = await Promise.all(onVictim.map(async (id) => (await simStats(id)).stableToken));
-    let stop = false;
-    let errors = 0;
-    let wrong = 0;
-    let served = 0;
-    const samples: string[] = [];
-    const reader = async (hub: Hub): Promise<void> => {
-      for (let i = 0; !stop; i++) {
-        const id = accounts[i % accounts.length]!;
-        try {
-          if ((await readToken(hub, id)).access_token !== current.get(id)!.access_token) wrong++;
-          served++;
-        } catch (error) {
-          errors++;
-          if (samples.length < 3) samples.push((error as Error).message);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    const readers = Promise.all(hubs.map(reader));
+    const reads = readContinuously((id) => current.get(id)!.access_token);
     const crashedAt = Date.now();
     await cluster.crash(victim);
     await new Promise((r) => setTimeout(r, 1500));
@@ -388,9 +374,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
       return true;
     });
     const restoredMs = Date.now() - crashedAt;
-    stop = true;
-    await readers;
-    if (samples.length) console.log(`read errors: ${samples.join(' | ')}`);
+    const { served, errors, wrong } = await reads.stop();
     console.log(
       `cluster master ${victim} crashed (${onVictim.length} account(s) on it): tokens written back ${restoredMs} ms after the crash; ${served} reads, ${errors} errors, ${wrong} other tokens`,
     );

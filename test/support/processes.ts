@@ -289,6 +289,27 @@ export async function startHub(
   return { ...handle, url, port };
 }
 
+/**
+ * Starts `test/fixtures/callback-host.js` — a host app with callback handlers, built by createApp — on a free port.
+ * Ready once `/health` answers 200: listening, the store answers and every account holds a live token (so a late
+ * reply needs no upstream wait).
+ */
+export async function startCallbackHost(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<ChildHandle & { url: string; port: number }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const handle = await spawnNode('test/fixtures/callback-host.js', {
+    name: options.name ?? 'callback-host',
+    env: { ...env, PORT: String(port) },
+    timeoutMs: options.timeoutMs ?? 30_000,
+    probe: async () => (await fetch(`${url}/health`)).status === 200,
+    probeIntervalMs: 100,
+  });
+  return { ...handle, url, port };
+}
+
 function waitUntilReady(
   handle: ChildHandle,
   options: SpawnOptions,
