@@ -65,14 +65,14 @@ export class AuthFailureLimiter {
     if (this.maxFailures === 0) return;
     const subject = `${surface}:ip:${ip}`;
     const now = Date.now();
-    const entry = this.failures.get(subject);
+    let entry = this.failures.get(subject);
     if (!entry || now - entry.since > this.windowMs) {
       if (this.failures.size >= MAX_TRACKED) this.prune(now);
-      this.failures.set(subject, { count: 1, since: now });
-    } else {
-      entry.count += 1;
-      if (entry.count >= this.maxFailures) this.block(subject, entry.since + this.windowMs);
+      entry = { count: 0, since: now };
+      this.failures.set(subject, entry);
     }
+    entry.count += 1;
+    if (entry.count >= this.maxFailures) this.block(subject, entry.since + this.windowMs);
     if (!this.shared) return;
     this.shared
       .hit('failed-auth', subject)
