@@ -97,7 +97,7 @@ describe('parseClients', () => {
     const short = 'fifteen-chars-x';
     const problems = problemsOf([
       { name: 'a', key: short, scopes: ['read'], appIds: [A] },
-      { name: 'b', key: 1234567890123456789, scopes: ['read'], appIds: [A] },
+      { name: 'b', key: 1234567890123456, scopes: ['read'], appIds: [A] },
       { name: 'c', key: 'a key with spaces inside', scopes: ['read'], appIds: [A] },
     ]);
 

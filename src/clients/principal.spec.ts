@@ -29,7 +29,7 @@ const allowed = (principal: Principal, scope: ClientScope, target?: string | typ
 describe('authorize', () => {
   it('lets an admin key do everything on every account, the fleet included', () => {
     for (const scope of CLIENT_SCOPES) {
-      for (const target of [A, B, GHOST, EVERY_ACCOUNT, undefined])
+      for (const target of [A, B, GHOST, EVERY_ACCOUNT, undefined] as const)
         expect(allowed(admin, scope, target)).toBe(true);
     }
   });
