@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { ClientRegistry } from './client-registry';
-import { checkDropInCredentials, type DropInCredentials } from './drop-in-credentials';
+import { AuthFailureLimiter } from './auth-failure-limiter';
+import { authenticateDropIn, checkDropInCredentials, type DropInCredentials } from './drop-in-credentials';
 
 jest.mock('node:crypto', () => {
   const actual = jest.requireActual<typeof crypto>('node:crypto');
@@ -144,5 +145,53 @@ describe('checkDropInCredentials', () => {
       reason: 'invalid-secret',
       countsAsFailure: true,
     });
+  });
+});
+
+describe('authenticateDropIn', () => {
+  beforeEach(() => jest.useFakeTimers({ now: new Date('2026-12-07T12:00:00Z') }));
+  afterEach(() => jest.useRealTimers());
+
+  const input = (appId: string, secret: string): DropInCredentials => ({
+    appId,
+    secret,
+    account: accounts.get(appId),
+    acceptAppSecret: true,
+  });
+
+  it('counts guesses on the drop-in surface only, then answers 45011 with the seconds to wait, even to a right secret', () => {
+    const limiter = new AuthFailureLimiter();
+    const clients = registry();
+    for (let i = 0; i < 20; i++) {
+      expect(
+        authenticateDropIn(input(A, `wrong-secret-${i}-0000000000`), clients, limiter, '10.0.0.1'),
+      ).toMatchObject({
+        reason: 'invalid-secret',
+      });
+    }
+    jest.advanceTimersByTime(30_000);
+
+    expect(authenticateDropIn(input(A, SECRET_A), clients, limiter, '10.0.0.1')).toEqual({
+      ok: false,
+      reason: 'blocked',
+      errcode: 45011,
+      errmsg:
+        'api minute-quota reach limit, must slower, retry in 30 s (wxhub: too many failed authentications from this address)',
+      countsAsFailure: false,
+      retryAfterSeconds: 30,
+    });
+    expect(limiter.check('api', '10.0.0.1').blocked).toBe(false);
+    expect(authenticateDropIn(input(A, SECRET_A), clients, limiter, '10.0.0.2')).toMatchObject({ ok: true });
+  });
+
+  it('does not count a refusal of a valid key or of the real AppSecret', () => {
+    const limiter = new AuthFailureLimiter();
+    const clients = registry();
+    for (let i = 0; i < 25; i++) {
+      authenticateDropIn(input(B, READER_A), clients, limiter, '10.0.0.1');
+      authenticateDropIn({ ...input(A, SECRET_A), acceptAppSecret: false }, clients, limiter, '10.0.0.1');
+    }
+
+    expect(limiter.check('drop-in', '10.0.0.1').blocked).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { keyDigest } from './client-key';
+import type { AuthFailureLimiter } from './auth-failure-limiter';
 import type { ClientRegistry } from './client-registry';
 import { authorize, type Principal } from './principal';
 
@@ -29,7 +30,7 @@ export type DropInDecision =
 /** A WeChat-shaped refusal: the answer `{errcode, errmsg}` and whether it counts as a failed authentication. */
 export interface DropInRefusal {
   ok: false;
-  reason: 'unknown-appid' | 'invalid-secret' | 'app-secret-refused' | 'forbidden';
+  reason: 'blocked' | 'unknown-appid' | 'invalid-secret' | 'app-secret-refused' | 'forbidden';
   errcode: number;
   errmsg: string;
   /**
@@ -38,6 +39,8 @@ export interface DropInRefusal {
    */
   countsAsFailure: boolean;
   principal?: Principal;
+  /** With `blocked`: the seconds until the address may try again. */
+  retryAfterSeconds?: number;
 }
 
 /** Compared with a presented secret when the account is unknown, so that path costs the same as a known one. */
@@ -96,4 +99,34 @@ function refusal(
   principal?: Principal,
 ): DropInRefusal {
   return { ok: false, reason, errcode, errmsg, countsAsFailure, ...(principal ? { principal } : {}) };
+}
+
+/**
+ * The whole drop-in check the compat controller calls: an address blocked on the drop-in surface is answered 45011
+ * with the seconds to wait (WeChat's per-minute limit, which SDKs surface instead of retrying) before its secret is
+ * looked at; then {@link checkDropInCredentials}, counting a guess in `limiter` (surface `drop-in`, so it never
+ * blocks the admin API).
+ */
+export function authenticateDropIn(
+  input: DropInCredentials,
+  registry: ClientRegistry,
+  limiter: AuthFailureLimiter,
+  ip: string,
+): DropInDecision {
+  const block = limiter.check('drop-in', ip);
+  if (block.blocked) {
+    return {
+      ok: false,
+      reason: 'blocked',
+      errcode: 45011,
+      errmsg:
+        `api minute-quota reach limit, must slower, retry in ${block.retryAfterSeconds} s ` +
+        '(wxhub: too many failed authentications from this address)',
+      countsAsFailure: false,
+      retryAfterSeconds: block.retryAfterSeconds,
+    };
+  }
+  const decision = checkDropInCredentials(input, registry);
+  if (!decision.ok && decision.countsAsFailure) limiter.fail('drop-in', ip);
+  return decision;
 }
