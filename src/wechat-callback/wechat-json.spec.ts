@@ -169,10 +169,15 @@ describe('the JSON envelope against the published vectors', () => {
   it('refuses an envelope without an Encrypt string, and ciphertext that is not base64', () => {
     const crypto = docCrypto();
     const params = { timestamp: '1', nonce: '2' };
-    for (const outer of [{ ToUserName: 'gh_97417a04a28d' }, { Encrypt: '' }, { Encrypt: { a: 'b' } }]) {
-      expect(() =>
-        openEncryptedJsonPush(crypto, outer as WechatXmlObject, { ...params, msgSignature: 'a'.repeat(40) }),
-      ).toThrow(MalformedJsonError);
+    const outers: WechatXmlObject[] = [
+      { ToUserName: 'gh_97417a04a28d' },
+      { Encrypt: '' },
+      { Encrypt: { a: 'b' } },
+    ];
+    for (const outer of outers) {
+      expect(() => openEncryptedJsonPush(crypto, outer, { ...params, msgSignature: 'a'.repeat(40) })).toThrow(
+        MalformedJsonError,
+      );
     }
     const bad = '!!!not base64!!!';
     expect(() =>
