@@ -704,7 +704,16 @@ describe('format equivalence: the same messages as XML and as JSON', () => {
     return object(children);
   }
 
-  it('gives deep-equal messages for 5,000 generated messages', () => {
+  const onlyStringLeaves = (value: unknown): boolean =>
+    typeof value === 'string' ||
+    (Array.isArray(value)
+      ? value.every(onlyStringLeaves)
+      : value !== null &&
+        typeof value === 'object' &&
+        Object.getPrototypeOf(value) === Object.prototype &&
+        Object.values(value).every(onlyStringLeaves));
+
+  it('gives deep-equal messages for 5,000 generated messages, every leaf a string', () => {
     const next = random(20261207);
     let nested = 0;
     for (let i = 0; i < 5000; i++) {
@@ -718,6 +727,7 @@ describe('format equivalence: the same messages as XML and as JSON', () => {
         expect({ xml, json, fromJson }).toStrictEqual({ xml, json, fromJson: fromXml });
       }
       if (Object.values(fromJson).some((v) => typeof v !== 'string')) nested++;
+      if (!onlyStringLeaves(fromJson)) expect({ json, fromJson }).toBe('every leaf a string');
     }
     // the generator does reach nested elements and lists, not only flat messages
     expect(nested).toBeGreaterThan(1000);
