@@ -1,7 +1,8 @@
 /**
- * Types of the messages and events WeChat pushes to the callback URL, as `parseWechatXml` returns them: field
- * names exactly as in WeChat's XML, every value a string (numbers included), `<item>` and subscription-notice
- * `<List>` entries always arrays. Fields WeChat adds later pass through under the index signature.
+ * Types of the messages and events WeChat pushes to the callback URL, as `parseWechatXml` returns them (and
+ * `parseWechatJson`, identically, for an account that pushes JSON): field names exactly as in WeChat's XML, every
+ * value a string (numbers included), `<item>` and subscription-notice `<List>` entries always arrays. Fields WeChat
+ * adds later pass through under the index signature.
  */
 
 /** The fields every push carries. */
@@ -72,6 +73,22 @@ export interface LinkMessage extends UserMessageBase {
   Title: string;
   Description: string;
   Url: string;
+}
+
+/**
+ * A Mini Program card a user sent in a Mini Program customer-service conversation. Mini Programs also push
+ * `text` and `image` there ({@link TextMessage}, {@link ImageMessage}).
+ */
+export interface MiniProgramPageMessage extends UserMessageBase {
+  MsgType: 'miniprogrampage';
+  Title: string;
+  /** The AppID of the Mini Program the card opens. */
+  AppId: string;
+  PagePath: string;
+  /** A temporary CDN link to the cover image. */
+  ThumbUrl: string;
+  /** The cover image as a temporary material. */
+  ThumbMediaId: string;
 }
 
 /** Any event (`MsgType=event`); events carry no MsgId. */
@@ -202,11 +219,14 @@ export interface SubscribeMsgPopupEntry {
   TemplateId: string;
   /** `accept` or `reject`. */
   SubscribeStatusString: string;
-  /** Where the pop-up was shown, a number as a string. */
+  /** Where the pop-up was shown: `0` a Mini Program page; `1` an H5 page, `2` an article (Official Accounts). */
   PopupScene: string;
 }
 
-/** Answers in the subscription-notice consent pop-up. `List` is always an array. */
+/**
+ * Answers in the subscription-notice consent pop-up. `List` is always an array (a JSON push's top-level `List`,
+ * an object for one entry, arrives here too).
+ */
 export interface SubscribeMsgPopupEvent extends WechatEventBase {
   Event: 'subscribe_msg_popup_event';
   SubscribeMsgPopupEvent: { List: SubscribeMsgPopupEntry[] };
@@ -254,6 +274,59 @@ export interface KfSwitchSessionEvent extends WechatEventBase {
   ToKfAccount: string;
 }
 
+/** A user opened the customer-service conversation of a Mini Program (the contact button). */
+export interface UserEnterTempsessionEvent extends WechatEventBase {
+  Event: 'user_enter_tempsession';
+  /** The `session-from` attribute the Mini Program set on the button. */
+  SessionFrom: string;
+}
+
+/** The overall verdict of an asynchronous content check. */
+export interface MediaCheckResult {
+  /** `pass`, `review` or `risky`. */
+  suggest: string;
+  /** The label hit, `100` when normal. */
+  label: string;
+}
+
+/** One strategy's verdict in an asynchronous content check. */
+export interface MediaCheckDetail {
+  strategy: string;
+  /** `0` when this entry is valid. */
+  errcode: string;
+  suggest?: string;
+  label?: string;
+  /** Confidence, 0 to 100. */
+  prob?: string;
+}
+
+/**
+ * The result of `POST /wxa/media_check_async` (version 2), matched to the call by `trace_id`. Field names are
+ * lower-case as WeChat spells them.
+ */
+export interface WxaMediaCheckEvent extends WechatEventBase {
+  Event: 'wxa_media_check';
+  /** The Mini Program's AppID. */
+  appid: string;
+  trace_id: string;
+  version?: string;
+  errcode?: string;
+  errmsg?: string;
+  result?: MediaCheckResult;
+  /** One entry per strategy: an object for one entry, an array for several (as a repeated XML element). */
+  detail?: MediaCheckDetail | MediaCheckDetail[];
+  /** Version 1 only: `0` or `1`. */
+  isrisky?: string;
+  extra_info_json?: string;
+  status_code?: string;
+}
+
+/** The test event of the console's push debugger (消息推送 → 调试工具). */
+export interface DebugDemoEvent extends WechatEventBase {
+  Event: 'debug_demo';
+  debug_str?: string;
+}
+
 /** The ordinary messages a user sends. */
 export type WechatUserMessage =
   | TextMessage
@@ -262,7 +335,8 @@ export type WechatUserMessage =
   | VideoMessage
   | ShortVideoMessage
   | LocationMessage
-  | LinkMessage;
+  | LinkMessage
+  | MiniProgramPageMessage;
 
 /** The events described here; others (card_*, user_info_modified, …) still arrive as a `WechatEventBase`. */
 export type WechatEvent =
@@ -283,7 +357,25 @@ export type WechatEvent =
   | SubscribeMsgSentEvent
   | KfCreateSessionEvent
   | KfCloseSessionEvent
-  | KfSwitchSessionEvent;
+  | KfSwitchSessionEvent
+  | UserEnterTempsessionEvent
+  | WxaMediaCheckEvent
+  | DebugDemoEvent;
+
+/**
+ * What a Mini Program pushes: customer-service messages (`text`, `image`, `miniprogrampage`) and the events of its
+ * docs. Others (`add_express_path`, `xpay_*`, …) still arrive as a `WechatEventBase`.
+ */
+export type MiniProgramMessage =
+  | TextMessage
+  | ImageMessage
+  | MiniProgramPageMessage
+  | UserEnterTempsessionEvent
+  | SubscribeMsgPopupEvent
+  | SubscribeMsgChangeEvent
+  | SubscribeMsgSentEvent
+  | WxaMediaCheckEvent
+  | DebugDemoEvent;
 
 /** Every message and event with a known shape, discriminated by `MsgType` and then `Event`. */
 export type WechatMessage = WechatUserMessage | WechatEvent;

@@ -56,8 +56,11 @@ function rejectDoctype(xml: string): void {
   }
 }
 
-/** Elements that are lists by nature: always arrays, so a list of one has the same shape as a list of three. */
-function alwaysArray(key: string, parent: string | undefined): boolean {
+/**
+ * Elements that are lists by nature: always arrays, so a list of one has the same shape as a list of three.
+ * @internal shared with the JSON parser, which gives JSON pushes the same shape
+ */
+export function alwaysArray(key: string, parent: string | undefined): boolean {
   return key === 'item' || (key === 'List' && parent !== undefined && LIST_CONTAINERS.has(parent));
 }
 
