@@ -100,7 +100,7 @@ function canonical(value: string): string {
   return Buffer.from(value, 'utf8').toString('latin1').replace(/\+/g, ' ');
 }
 
-/** A decoded view of a line: `text`, and for each of its characters the range of the line it came from. */
+/** A decoded view of part of a line: `text`, and for each of its characters the range of the line it came from. */
 interface DecodedView {
   text: string;
   starts: Int32Array;
@@ -115,62 +115,120 @@ function hexValue(code: number): number {
   return code <= 57 ? code - 48 : (code | 32) - 87;
 }
 
-/**
- * One round of decoding `source` (a line, or the previous round's view): every well-formed `%XX` (either case) to
- * its byte, `+` to a space; in the first round also every other character to its UTF-8 bytes, so an escape of one
- * byte of a character lines up with the raw characters around it. Undefined when a later round changes nothing.
- */
-function decodeRound(source: DecodedView | string): DecodedView | undefined {
-  const first = typeof source === 'string';
-  const text = first ? source : source.text;
-  const codes: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const startOf = (i: number): number => (first ? i : source.starts[i]!);
-  const endOf = (i: number): number => (first ? i + 1 : source.ends[i]!);
-  let changed = first;
-  for (let i = 0; i < text.length;) {
-    const code = text.charCodeAt(i);
-    if (code === PERCENT && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) {
-      const byte = hexValue(text.charCodeAt(i + 1)) * 16 + hexValue(text.charCodeAt(i + 2));
-      codes.push(byte === PLUS ? SPACE : byte);
-      starts.push(startOf(i));
-      ends.push(endOf(i + 2));
-      changed = true;
-      i += 3;
-    } else if (first && code >= 0x80) {
-      const width = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? 2 : 1;
-      for (const byte of Buffer.from(text.slice(i, i + width), 'utf8')) {
-        codes.push(byte);
-        starts.push(startOf(i));
-        ends.push(endOf(i + width - 1));
-      }
-      i += width;
-    } else {
-      codes.push(code === PLUS ? SPACE : code);
-      starts.push(startOf(i));
-      ends.push(endOf(i));
-      i += 1;
-    }
+/** Buffers of the decoding rounds, reused from line to line (two: a round reads the previous one's). */
+interface Scratch {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+const scratch: Scratch[] = [0, 1].map(() => ({
+  bytes: new Uint8Array(1024),
+  starts: new Int32Array(1024),
+  ends: new Int32Array(1024),
+}));
+
+function scratchFor(round: number, size: number): Scratch {
+  const buffers = scratch[round % 2]!;
+  if (buffers.bytes.length < size) {
+    buffers.bytes = new Uint8Array(size);
+    buffers.starts = new Int32Array(size);
+    buffers.ends = new Int32Array(size);
   }
-  if (!changed) return undefined;
-  let decoded = '';
-  for (let i = 0; i < codes.length; i += 4096) decoded += String.fromCharCode(...codes.slice(i, i + 4096));
-  return { text: decoded, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  return buffers;
 }
 
-/** The ranges of `line` holding a known value once decoded (see decodeRound), or undefined. */
+/**
+ * Round `round` of decoding `line[from, to)` (round 0) or the previous round's view: every well-formed `%XX` (either
+ * case) to its byte, `+` to a space; in round 0 also every other character to its UTF-8 bytes, so the view is bytes
+ * throughout and an escaped byte of a character lines up with the raw characters around it. Undefined when a later
+ * round changes nothing. The view's ranges live in shared buffers: valid until the round after next.
+ */
+function decodeRound(
+  source: string | DecodedView,
+  from: number,
+  to: number,
+  round: number,
+): DecodedView | undefined {
+  const first = typeof source === 'string';
+  const text = first ? source : source.text;
+  // a UTF-16 unit takes 3 bytes at most (a surrogate pair 4 for 2)
+  const { bytes, starts, ends } = scratchFor(round, (to - from) * 3);
+  const sourceStarts = first ? undefined : source.starts;
+  const sourceEnds = first ? undefined : source.ends;
+  let n = 0;
+  let changed = first;
+  for (let i = from; i < to;) {
+    const code = text.charCodeAt(i);
+    let width = 1;
+    if (code === PERCENT && i + 2 < to && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) {
+      const byte = hexValue(text.charCodeAt(i + 1)) * 16 + hexValue(text.charCodeAt(i + 2));
+      bytes[n++] = byte === PLUS ? SPACE : byte;
+      width = 3;
+      changed = true;
+    } else if (code < 0x80 || !first) {
+      bytes[n++] = code === PLUS ? SPACE : code;
+    } else {
+      const pair = code >= 0xd800 && code <= 0xdbff && i + 1 < to;
+      const point = pair ? (text.codePointAt(i) ?? code) : code;
+      width = pair ? 2 : 1;
+      const at = n;
+      if (point < 0x800) {
+        bytes[n++] = 0xc0 | (point >> 6);
+      } else if (point < 0x10000) {
+        bytes[n++] = 0xe0 | (point >> 12);
+        bytes[n++] = 0x80 | ((point >> 6) & 0x3f);
+      } else {
+        bytes[n++] = 0xf0 | (point >> 18);
+        bytes[n++] = 0x80 | ((point >> 12) & 0x3f);
+        bytes[n++] = 0x80 | ((point >> 6) & 0x3f);
+      }
+      bytes[n++] = 0x80 | (point & 0x3f);
+      for (let k = at; k < n; k++) {
+        starts[k] = i;
+        ends[k] = i + width;
+      }
+      i += width;
+      continue;
+    }
+    starts[n - 1] = sourceStarts === undefined ? i : sourceStarts[i]!;
+    ends[n - 1] = sourceEnds === undefined ? i + width : sourceEnds[i + width - 1]!;
+    i += width;
+  }
+  if (!changed) return undefined;
+  return {
+    text: Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1'),
+    starts: starts.subarray(0, n),
+    ends: ends.subarray(0, n),
+  };
+}
+
+/**
+ * The ranges of `line` holding a known value once decoded (see decodeRound), or undefined. Only the JSON strings
+ * holding a `%` or a `+` are decoded: a value is written inside one string, and the others were scanned as they are.
+ */
 function findDecoded(index: ValueIndex, line: string): number[] | undefined {
   let ranges: number[] | undefined;
-  let view = decodeRound(line);
-  for (let round = 0; view !== undefined && round < MAX_DECODES; round++) {
-    const found = index.find(view.text);
-    if (found !== undefined) {
-      ranges ??= [];
-      for (let i = 0; i < found.length; i += 2)
-        ranges.push(view.starts[found[i]!]!, view.ends[found[i + 1]! - 1]!);
+  let searchFrom = 0;
+  for (;;) {
+    const percent = line.indexOf('%', searchFrom);
+    const plus = line.indexOf('+', searchFrom);
+    const at = percent === -1 ? plus : plus === -1 ? percent : Math.min(percent, plus);
+    if (at === -1) break;
+    const from = line.lastIndexOf('"', at) + 1;
+    const quote = line.indexOf('"', at);
+    const to = quote === -1 ? line.length : quote;
+    let view = to - from >= WINDOW ? decodeRound(line, from, to, 0) : undefined;
+    for (let round = 0; view !== undefined && round < MAX_DECODES; round++) {
+      const found = index.find(view.text);
+      if (found !== undefined) {
+        ranges ??= [];
+        for (let i = 0; i < found.length; i += 2) {
+          ranges.push(view.starts[found[i]!]!, view.ends[found[i + 1]! - 1]!);
+        }
+      }
+      view = view.text.includes('%') ? decodeRound(view, 0, view.text.length, round + 1) : undefined;
     }
-    view = view.text.includes('%') ? decodeRound(view) : undefined;
+    searchFrom = to + 1;
   }
   return ranges;
 }
