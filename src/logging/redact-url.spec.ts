@@ -84,7 +84,11 @@ describe('redactUrl', () => {
       // an encoded value is redacted whole
       ['/x?secret=S3%43RET&b=2', '/x?secret=[redacted]&b=2'],
       // an absolute-form request target
-      ['http://hub.example/cgi-bin/token?secret=S3CRET', 'http://hub.example/cgi-bin/token?secret=[redacted]'],
+      [
+        'http://hub.example/cgi-bin/token?secret=S3CRET',
+        'http://hub.example/cgi-bin/token?secret=[redacted]',
+      ],
+      ['http://u:p@ss#w@hub.example/cgi-bin/menu?a=1', 'http://[redacted]@hub.example/cgi-bin/menu?a=1'],
     ])('%s', (url, expected) => {
       expect(redactUrl(url)).toBe(expected);
     });

@@ -34,6 +34,9 @@ const sensitive = new Set(SENSITIVE_QUERY_PARAMS);
 const QUERY_START = /[?#;]/;
 /** Where a parameter's name may start: after the query start or any of these. */
 const NAME_START = /[&;?#]/g;
+/** `scheme://user:password@` of an absolute URL, to its last `@` before the query. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@?\s]*@)+/i;
+const SLASH = 47;
 /** How many times a name is percent-decoded at most (`%2573ecret` is `secret` once a proxy decodes it too). */
 const MAX_DECODES = 3;
 
@@ -46,9 +49,11 @@ const MAX_DECODES = 3;
  * `?` included, splitting on `&` only; with `useSemicolonDelimiter` `;` ends the path too; other parsers split
  * parameters on `;` or stop at `#`. Names match after decoding (`+` and percent-escapes, repeatedly, malformed escapes
  * left as they are) and case-insensitively. A matched value is redacted up to the next `&` (no parser reads a value
- * past it), and each occurrence of a repeated name is.
+ * past it), and each occurrence of a repeated name is. The credentials of an absolute-form target are redacted too.
  */
 export function redactUrl(url: string): string {
+  // an absolute-form request target may carry credentials before its host
+  if (url.charCodeAt(0) !== SLASH && url.includes('@')) url = url.replace(USERINFO, `$1${REDACTED}@`);
   const start = url.search(QUERY_START);
   if (start === -1) return url;
   let out = '';

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { redisModuleOptions } from './redis-options';
 import { parseRedisUrl, redisPasswords, type RedisUrl, redisUrlProblems, RedisUrlError } from './redis-url';
 
 const PASSWORD = 'S3cret#with/odd?chars';
@@ -106,5 +107,18 @@ describe('redisPasswords', () => {
     ).toEqual(['cluster-pw']);
     expect(redisPasswords({ kind: 'url', url: 'redis://cache' })).toEqual([]);
     expect(redisPasswords(null)).toEqual([]);
+  });
+});
+
+describe('a Redis URL given in code (a host module)', () => {
+  it('is refused when building the module options, with the same message', () => {
+    expect(() => redisModuleOptions({ kind: 'url', url: 'redis://:pa#ss@cache:6379/0' }, 'wxhub')).toThrow(
+      /^redis\.url: the password \(or user name\) contains '#', '\/' or '\?' unescaped/,
+    );
+    expect(
+      redisModuleOptions({ kind: 'url', url: 'redis://:pa%23ss@cache:6379/0' }, 'wxhub').config,
+    ).toMatchObject({
+      url: 'redis://:pa%23ss@cache:6379/0',
+    });
   });
 });
