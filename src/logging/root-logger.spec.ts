@@ -26,7 +26,9 @@ describe('root logger: serialized errors', () => {
     const { logger, lines } = collecting();
     logger.error({ err: thrown }, 'cannot connect');
 
+    logger.warn({ error: thrown }, 'cannot connect');
     expect(lines.join('')).not.toContain('pa#ss');
+    expect(JSON.parse(lines[1]!).error).toMatchObject({ input: 'redis://[redacted]@127.0.0.1:6379/0' });
     expect(JSON.parse(lines[0]!).err).toMatchObject({
       code: 'ERR_INVALID_URL',
       input: 'redis://[redacted]@127.0.0.1:6379/0',

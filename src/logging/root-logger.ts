@@ -50,6 +50,8 @@ export function createRootLogger(level: LogLevel, destination: DestinationStream
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
         err: serializeError,
+        // the same for an error logged under the other usual name
+        error: serializeError,
       },
     },
     destination,
