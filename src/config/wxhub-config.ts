@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { AccountConfig } from '../accounts/account-config';
 import { parseCidrList } from '../common/ip';
 import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
+import { redisUrlProblems } from '../store/redis-url';
 import { ConfigError } from './config-error';
 
 /** Credentials and TLS of the Redis data nodes in Sentinel and Cluster modes (URL mode carries its own). */
@@ -296,6 +297,7 @@ function parseRedisConnection(env: EnvironmentVariables, problems: string[]): Re
         `${name} applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put credentials in the URL (redis://user:password@host:port) and use rediss:// for TLS`,
       );
     }
+    problems.push(...redisUrlProblems(env.REDIS_URL));
     return { kind: 'url', url: env.REDIS_URL };
   }
   if (env.REDIS_SENTINELS) {

@@ -81,4 +81,72 @@ describe('SecretScrubber', () => {
 
     expect(scrubber.scrub(`${APP_SECRET} newsecret0123456789abcdef`)).toBe('[redacted] [redacted]');
   });
+
+  describe('finds a secret however it is encoded', () => {
+    const SECRET = 'Ab+cD/ef 9#x?é€z';
+    const scrubber = new SecretScrubber();
+    scrubber.addConfigured({ accounts: [{ appSecret: APP_SECRET }], apiKeys: [SECRET] });
+
+    const encodeAll = (value: string, upper = true): string =>
+      [...Buffer.from(value, 'utf8')]
+        .map((byte) => `%${byte.toString(16).padStart(2, '0')}`)
+        .map((escape) => (upper ? escape.toUpperCase() : escape))
+        .join('');
+
+    it.each([
+      ['one character percent-encoded', `abcdef0123456789%61bcdef0123456789`, APP_SECRET],
+      ['one character in lower-case hex', `abcdef0123456789abcdef%301234567%38%39`, APP_SECRET],
+      ['every character encoded', encodeAll(APP_SECRET), APP_SECRET],
+      ['encoded twice', encodeAll(APP_SECRET).replace(/%/g, '%25'), APP_SECRET],
+      ['form-encoded (space as +)', encodeURIComponent(SECRET).replace(/%20/g, '+'), SECRET],
+      ['URI-encoded (space as %20)', encodeURIComponent(SECRET), SECRET],
+      ['encoded in lower-case hex', encodeAll(SECRET, false), SECRET],
+      [
+        'a multi-byte character raw, the rest encoded',
+        `Ab%2BcD%2Fef%209%23x%3F${'é'}%E2%82%ACz`,
+        SECRET,
+      ],
+      ['a `+` left as it is, the rest encoded', 'Ab+cD%2Fef%209%23x%3F%C3%A9%E2%82%ACz', SECRET],
+    ])('%s', (_case, written, secret) => {
+      const line = JSON.stringify({
+        msg: 'request completed',
+        url: `/cgi-bin/token?appid=wx1&secret=${written}&x=1`,
+      });
+      const scrubbed = scrubber.scrub(line);
+
+      expect(scrubbed).toBe(line.replace(written, '[redacted]'));
+      expect(JSON.parse(scrubbed)).toEqual({
+        msg: 'request completed',
+        url: '/cgi-bin/token?appid=wx1&secret=[redacted]&x=1',
+      });
+      expect(decodeURIComponent(scrubbed)).not.toContain(secret.slice(0, 8));
+    });
+
+    it('leaves escapes that spell no secret, and malformed ones, as they are', () => {
+      const line = '{"url":"/x?a=%E4%BD%A0%zz%4&b=abcdef0123456789%6","q":"a+b+c"}';
+
+      expect(scrubber.scrub(line)).toBe(line);
+    });
+
+    it('finds encoded secrets next to raw ones and redacts each once', () => {
+      const encoded = encodeAll(APP_SECRET);
+
+      expect(scrubber.scrub(`a ${APP_SECRET} b ${encoded} c ${APP_SECRET}${encoded} d`)).toBe(
+        'a [redacted] b [redacted] c [redacted] d',
+      );
+    });
+  });
+
+  it('scrubs the Redis passwords it is given', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.addConfigured({
+      accounts: [],
+      apiKeys: [],
+      redisPasswords: ['redis#pass/word', 'sentinel-pw-1'],
+    });
+
+    expect(scrubber.scrub('redis://:redis%23pass%2Fword@h:6379 sentinel-pw-1')).toBe(
+      'redis://:[redacted]@h:6379 [redacted]',
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ClusterModuleOptions, RedisModuleOptions } from '@liaoliaots/nestjs-redis';
 import type { RedisConnection } from '../config/wxhub-config';
+import { checkedRedisUrl } from './redis-url';
 
 const COMMAND_TIMEOUT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 3000;
@@ -36,7 +37,7 @@ export function redisModuleOptions(
     closeClient: false,
     config:
       redis.kind === 'url'
-        ? { ...common, url: redis.url }
+        ? { ...common, url: checkedRedisUrl(redis.url) }
         : {
             ...common,
             ...sentinelOptions(redis),
