@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { PassThrough, Readable } from 'node:stream';
-import { errors as undiciErrors, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AccountRegistry } from '../accounts/account-registry';
 import { AuditLog } from '../audit/audit-log.service';
 import { TokenService } from '../token/token.service';
@@ -16,59 +16,40 @@ import { QrCodeApi } from './areas/qrcode';
 import { ShortenApi } from './areas/shorten';
 import { TagsApi } from './areas/tags';
 import { UserApi } from './areas/user';
-import { splitRid, toWechatApiError, TOKEN_ERRCODES } from './errors/to-wechat-api-error';
+import { withTokenRetry } from '../wechat-transport/token-retry';
+import { redactSecrets, toTransportError } from '../wechat-transport/transport-failure';
+import { BUSY_ERRCODE, errcodeOf, isTokenDead } from '../wechat-transport/wechat-errcodes';
+import { WechatTransport } from '../wechat-transport/wechat-transport';
+import { splitRid, toWechatApiError } from './errors/to-wechat-api-error';
 import { WechatBusyError } from './errors/wechat-busy.error';
 import { WechatTokenError } from './errors/wechat-token.error';
 import { WechatUpstreamError } from './errors/wechat-upstream.error';
-import { buildMultipart, isReplayable, type MultipartBody, type MultipartUpload } from './multipart';
+import { buildMultipart, isReplayable, type MultipartBody } from './multipart';
+import type {
+  WechatBinary,
+  WechatBinaryStream,
+  WechatCaller,
+  WechatJson,
+  WechatQuery,
+  WechatRequest,
+} from './wechat-request';
 
-/** A JSON answer of WeChat. */
-export type WechatJson = Record<string, unknown>;
-
-/** Query parameters; `undefined` values are left out. Never `access_token` (the client adds it). */
-export type WechatQuery = Record<string, string | number | boolean | undefined>;
-
-/** One call to a WeChat API. */
-export interface WechatRequest {
-  method: 'GET' | 'POST';
-  /** Path on the API host, e.g. `/cgi-bin/user/info`. Must not carry `access_token`. */
-  path: string;
-  query?: WechatQuery;
-  /** A JSON body (POST), sent as raw UTF-8: Chinese text is not `\u`-escaped. */
-  json?: unknown;
-  /** A `multipart/form-data` upload (POST), streamed. */
-  multipart?: MultipartUpload;
-  /**
-   * `json` (default): the parsed answer. `buffer` / `stream`: the bytes of a download (media, QR image); when
-   * WeChat answers JSON with an errcode instead, the typed error is thrown all the same.
-   */
-  responseType?: 'json' | 'buffer' | 'stream';
-  /**
-   * Whether a -1 (system busy) answer is retried. Default true; never for a streamed upload (the stream is
-   * consumed). Set false for calls that must not run twice.
-   */
-  retryBusy?: boolean;
-}
-
-/** A download held in memory. */
-export interface WechatBinary {
-  /** The Content-Type WeChat sent, e.g. `image/jpeg`. */
-  contentType: string;
-  /** From Content-Disposition, when WeChat names the file. */
-  filename?: string;
-  data: Buffer;
-}
-
-/** A download as a stream. Consume it or `destroy()` it: it holds a pooled connection until then. */
-export interface WechatBinaryStream {
-  contentType: string;
-  filename?: string;
-  /** From Content-Length, when sent. */
-  contentLength?: number;
-  stream: Readable;
-}
+export type {
+  WechatBinary,
+  WechatBinaryStream,
+  WechatJson,
+  WechatQuery,
+  WechatRequest,
+} from './wechat-request';
 
 type Attempt = { ok: true; value: unknown } | { ok: false; errcode: number; errmsg: string };
+
+/** Shared by every attempt of one request: the busy budget is spent across a token retry too. */
+interface AttemptCounts {
+  attempts: number;
+  busyRetries: number;
+  retryBusy: boolean;
+}
 
 const JSON_CONTENT_TYPE = /^(application\/json|text\/plain|text\/json|text\/javascript)/i;
 
@@ -88,10 +69,10 @@ const JSON_CONTENT_TYPE = /^(application\/json|text\/plain|text\/json|text\/java
  *   POST may have been processed; quota (45009/45011), permission and whitelist errors are not transient.
  *
  * The typed areas (`client.menu`, `client.user`, …) cover the common APIs; `request` reaches any other.
- * Keep-alive connections come from one undici Pool per client.
+ * Keep-alive connections come from the shared WeChat transport (one pool per origin in the process).
  */
 @Injectable()
-export class WechatApiClient implements OnModuleDestroy {
+export class WechatApiClient implements WechatCaller, OnModuleDestroy {
   /** Custom menus, incl. conditional menus. */
   readonly menu: MenuApi;
   /** Customer-service, typing, template and subscription messages. */
@@ -112,8 +93,7 @@ export class WechatApiClient implements OnModuleDestroy {
   readonly misc: MiscApi;
 
   private readonly logger = new Logger(WechatApiClient.name);
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly transport: WechatTransport;
 
   constructor(
     private readonly tokens: TokenService,
@@ -122,14 +102,11 @@ export class WechatApiClient implements OnModuleDestroy {
     @Optional() audit?: AuditLog,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    const url = new URL(options.apiBaseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(url.origin, {
+    this.transport = new WechatTransport({
+      baseUrl: options.apiBaseUrl,
+      timeoutMs: options.timeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
       connections: options.connections,
-      connectTimeout: options.connectTimeoutMs,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      keepAliveTimeout: 30_000,
     });
     this.menu = new MenuApi(this);
     this.message = new MessageApi(this);
@@ -143,14 +120,8 @@ export class WechatApiClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    // let calls in flight finish (bounded), then drop whatever is left (e.g. a download nobody consumed)
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.pool.close().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, 2_000))),
-    ]);
-    clearTimeout(timer);
-    await this.pool.destroy().catch(() => undefined);
+    // the last user of the pool lets calls in flight finish (bounded), then drops what is left
+    await this.transport.close();
   }
 
   /**
@@ -181,48 +152,71 @@ export class WechatApiClient implements OnModuleDestroy {
   private async run(appId: string | null, request: WechatRequest, redact: string[]): Promise<unknown> {
     const path = checkRequest(request, appId !== null);
     const replayable = request.multipart === undefined || isReplayable(request.multipart);
-    const retryBusy = request.retryBusy !== false && replayable;
-    let token = appId === null ? undefined : await this.tokens.getAccessToken(appId);
-    let attempts = 0;
-    let tokenRetried = false;
-    let busyRetries = 0;
-    for (;;) {
-      attempts++;
-      const outcome = await this.attempt(
-        request,
-        path,
-        token,
-        token === undefined ? redact : [...redact, token],
-      );
-      if (outcome.ok) return outcome.value;
-      const { errcode, errmsg } = outcome;
-      this.metrics?.outboundError('client', errcode);
-      if (appId !== null && token !== undefined && TOKEN_ERRCODES.has(errcode)) {
-        const { errmsg: text, rid } = splitRid(errmsg);
-        if (tokenRetried) {
-          this.logger.warn(
-            `${path} for ${appId}: the replaced token was rejected too (errcode ${errcode}); giving up`,
+    const counts: AttemptCounts = {
+      attempts: 0,
+      busyRetries: 0,
+      retryBusy: request.retryBusy !== false && replayable,
+    };
+    if (appId === null)
+      return settle(await this.attemptUntilNotBusy(request, path, undefined, redact, counts));
+    const outcome = await withTokenRetry({
+      token: await this.tokens.getAccessToken(appId),
+      call: (token) => this.attemptUntilNotBusy(request, path, token, [...redact, token], counts),
+      errcodeOf: (attempt) => (attempt.ok ? undefined : attempt.errcode),
+      replayable,
+      reportInvalid: async (token) => (await this.tokens.reportInvalid(appId, token)).value,
+      onDeadToken: (errcode) => {
+        if (replayable)
+          this.logger.log(
+            `${path} for ${appId}: token rejected (errcode ${errcode}); retrying once with the current one`,
           );
-          throw new WechatTokenError(errcode, text, path, rid, attempts, false);
-        }
-        tokenRetried = true;
-        const fresh = await this.tokens.reportInvalid(appId, token);
-        if (!replayable) throw new WechatTokenError(errcode, text, path, rid, attempts, true);
-        this.logger.log(
-          `${path} for ${appId}: token rejected (errcode ${errcode}); retrying once with the current one`,
-        );
-        token = fresh.value;
-        continue;
+      },
+    });
+    const result = outcome.result;
+    if (!result.ok && isTokenDead(result.errcode) && outcome.repaired) {
+      const { errmsg: text, rid } = splitRid(result.errmsg);
+      if (outcome.attempts === 1) {
+        throw new WechatTokenError(result.errcode, text, path, rid, counts.attempts, true);
       }
-      if (errcode === -1 && retryBusy && busyRetries < this.options.busyRetries) {
-        await sleep(this.backoff(busyRetries++));
-        continue;
-      }
-      if (errcode === -1) {
+      this.logger.warn(
+        `${path} for ${appId}: the replaced token was rejected too (errcode ${result.errcode}); giving up`,
+      );
+      throw new WechatTokenError(result.errcode, text, path, rid, counts.attempts, false);
+    }
+    return settle(result);
+
+    function settle(attempt: Attempt): unknown {
+      if (attempt.ok) return attempt.value;
+      const { errcode, errmsg } = attempt;
+      if (errcode === BUSY_ERRCODE) {
         const { errmsg: text, rid } = splitRid(errmsg);
-        throw new WechatBusyError(text, path, rid, attempts);
+        throw new WechatBusyError(text, path, rid, counts.attempts);
       }
       throw toWechatApiError(errcode, errmsg, path);
+    }
+  }
+
+  /** One attempt, repeated after a busy answer (-1) within the request's busy budget. */
+  private async attemptUntilNotBusy(
+    request: WechatRequest,
+    path: string,
+    token: string | undefined,
+    redact: string[],
+    counts: AttemptCounts,
+  ): Promise<Attempt> {
+    for (;;) {
+      counts.attempts++;
+      const outcome = await this.attempt(request, path, token, redact);
+      if (outcome.ok) return outcome;
+      this.metrics?.outboundError('client', outcome.errcode);
+      if (
+        outcome.errcode !== BUSY_ERRCODE ||
+        !counts.retryBusy ||
+        counts.busyRetries >= this.options.busyRetries
+      ) {
+        return outcome;
+      }
+      await sleep(this.backoff(counts.busyRetries++));
     }
   }
 
@@ -245,11 +239,11 @@ export class WechatApiClient implements OnModuleDestroy {
       headers['content-type'] = 'application/json; charset=utf-8';
     }
 
-    let response: Awaited<ReturnType<Pool['request']>>;
+    let response: Dispatcher.ResponseData;
     try {
-      response = await this.pool.request({
+      response = await this.transport.request({
         method: request.method,
-        path: this.basePath + withQuery(request.path, request.query, token),
+        path: withQuery(request.path, request.query, token),
         headers,
         body,
       });
@@ -313,12 +307,9 @@ export class WechatApiClient implements OnModuleDestroy {
     };
   }
 
-  private async readAll(
-    body: Readable & { arrayBuffer(): Promise<ArrayBuffer> },
-    path: string,
-  ): Promise<Buffer> {
+  private async readAll(body: Dispatcher.ResponseData['body'], path: string): Promise<Buffer> {
     try {
-      return Buffer.from(await body.arrayBuffer());
+      return await this.transport.readBody(body);
     } catch (error) {
       throw this.upstreamError(error, path);
     }
@@ -327,24 +318,8 @@ export class WechatApiClient implements OnModuleDestroy {
   /** A failure without an answer, described without the request URL (it carries the token). */
   private upstreamError(error: unknown, path: string): WechatUpstreamError {
     if (error instanceof WechatUpstreamError) return error;
-    if (
-      error instanceof undiciErrors.HeadersTimeoutError ||
-      error instanceof undiciErrors.BodyTimeoutError ||
-      error instanceof undiciErrors.ConnectTimeoutError ||
-      (error as Error | undefined)?.name === 'TimeoutError'
-    ) {
-      return new WechatUpstreamError(
-        'timeout',
-        `WeChat did not answer within ${this.options.timeoutMs} ms`,
-        path,
-      );
-    }
-    const code = (error as { code?: unknown } | undefined)?.code;
-    return new WechatUpstreamError(
-      'network',
-      `cannot reach WeChat${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`,
-      path,
-    );
+    const failure = toTransportError(error, this.options.timeoutMs);
+    return new WechatUpstreamError(failure.kind, failure.message, path);
   }
 
   private backoff(retry: number): number {
@@ -391,12 +366,12 @@ function withQuery(path: string, query: WechatQuery | undefined, token: string |
 }
 
 function outcomeOf(parsed: WechatJson, redact: string[]): Attempt {
-  const errcode = typeof parsed.errcode === 'string' ? Number(parsed.errcode) : parsed.errcode;
-  if (typeof errcode === 'number' && Number.isFinite(errcode) && errcode !== 0) {
+  const errcode = errcodeOf(parsed);
+  if (errcode !== 0) {
     return {
       ok: false,
       errcode,
-      errmsg: redactAll(typeof parsed.errmsg === 'string' ? parsed.errmsg : '', redact),
+      errmsg: redactSecrets(typeof parsed.errmsg === 'string' ? parsed.errmsg : '', redact),
     };
   }
   return { ok: true, value: parsed };
@@ -411,15 +386,6 @@ function parseJsonObject(data: Buffer): WechatJson | null {
   } catch {
     return null;
   }
-}
-
-function redactAll(text: string, secrets: string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length < 6) continue;
-    result = result.split(secret).join('***').split(encodeURIComponent(secret)).join('***');
-  }
-  return result;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

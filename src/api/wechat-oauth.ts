@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccountRegistry } from '../accounts/account-registry';
+import { isTokenDead } from '../wechat-transport/wechat-errcodes';
 import { InjectApiOptions } from './api.constants';
 import type { ResolvedApiOptions } from './api-options';
 import { WechatApiError } from './errors/wechat-api.error';
@@ -142,7 +143,8 @@ export class WechatOAuth {
       });
       return true;
     } catch (error) {
-      if (error instanceof WechatApiError && [40001, 40014, 42001, 40003].includes(error.errcode))
+      // 40003: the token belongs to another user
+      if (error instanceof WechatApiError && (isTokenDead(error.errcode) || error.errcode === 40003))
         return false;
       throw error;
     }

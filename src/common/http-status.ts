@@ -1,15 +1,7 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
-import { ForceRefreshRefusedError } from '../token/errors/force-refresh-refused.error';
-import { TokenUnavailableError } from '../token/errors/token-unavailable.error';
-import { AccountNotFoundError } from '../token/errors/account-not-found.error';
-import { AppIdMismatchError } from '../wechat-callback/errors/app-id-mismatch.error';
-import { CallbackNotConfiguredError } from '../wechat-callback/errors/callback-not-configured.error';
-import { DecryptError } from '../wechat-callback/errors/decrypt.error';
-import { InvalidAesKeyError } from '../wechat-callback/errors/invalid-aes-key.error';
-import { InvalidSignatureError } from '../wechat-callback/errors/invalid-signature.error';
-import { MalformedXmlError } from '../wechat-callback/errors/malformed-xml.error';
-import { CallbackModeError } from '../wechat-callback/errors/plaintext-refused.error';
-import { StaleTimestampError } from '../wechat-callback/errors/stale-timestamp.error';
+import { HttpException } from '@nestjs/common';
+import { DomainError, type WechatErrorAnswer } from './domain-error';
+
+export type { WechatErrorAnswer } from './domain-error';
 
 /** The `error` field of `{statusCode, error, message}`. */
 export const STATUS_NAMES: Readonly<Record<number, string>> = {
@@ -17,32 +9,14 @@ export const STATUS_NAMES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
-
-/**
- * The status of a refused push: 401 for anything that fails authentication, 400 for anything malformed, 404 when
- * the account is unknown or has no callback settings; undefined for anything else (a fault).
- */
-export function callbackErrorStatus(exception: unknown): number | undefined {
-  if (exception instanceof InvalidSignatureError || exception instanceof StaleTimestampError)
-    return HttpStatus.UNAUTHORIZED;
-  if (exception instanceof CallbackNotConfiguredError || exception instanceof AccountNotFoundError)
-    return HttpStatus.NOT_FOUND;
-  if (
-    exception instanceof MalformedXmlError ||
-    exception instanceof CallbackModeError ||
-    exception instanceof DecryptError ||
-    exception instanceof AppIdMismatchError ||
-    exception instanceof InvalidAesKeyError
-  ) {
-    return HttpStatus.BAD_REQUEST;
-  }
-  return undefined;
-}
 
 /** `{statusCode, error, message}` as our routes answer errors. */
 export function errorBody(
@@ -60,9 +34,10 @@ export interface ErrorAnswer {
 }
 
 /**
- * The answer to an error on our routes (`{statusCode, error, message}`), the one mapping of domain errors to HTTP
- * for the exception filter and the routes answered ahead of the framework; undefined for an unexpected error (a
- * fault: log it and answer 500).
+ * The answer to an error on our routes (`{statusCode, error, message}`): the one mapping of errors to HTTP, used
+ * by the exception filter, the gateway and the routes answered ahead of the framework. A {@link DomainError}
+ * says its own status; a framework error (HttpException, or one with a 4xx `statusCode`) keeps its own.
+ * Undefined for an unexpected error (a fault: log it and answer 500).
  */
 export function errorAnswer(exception: unknown): ErrorAnswer | undefined {
   if (exception instanceof HttpException) {
@@ -76,25 +51,32 @@ export function errorAnswer(exception: unknown): ErrorAnswer | undefined {
     // Nest's "Cannot GET <url>" quotes the query, which may hold a secret or a token: never echo it
     return { status, message: status === 404 ? text.replace(/^(Cannot \S+ [^?\s]*)\?\S*/, '$1') : text };
   }
-  const callbackStatus = callbackErrorStatus(exception);
-  if (callbackStatus) return { status: callbackStatus, message: (exception as Error).message };
-  if (exception instanceof ForceRefreshRefusedError) {
+  if (exception instanceof DomainError) {
+    const retryAfterMs = (exception as { retryAfterMs?: unknown }).retryAfterMs;
     return {
-      status: HttpStatus.TOO_MANY_REQUESTS,
+      status: exception.httpStatus,
       message: exception.message,
-      retryAfterMs: exception.retryAfterMs,
+      ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
     };
   }
-  if (exception instanceof TokenUnavailableError) {
-    return {
-      status: HttpStatus.SERVICE_UNAVAILABLE,
-      message: exception.message,
-      retryAfterMs: exception.retryAfterMs,
-    };
-  }
-  const status = (exception as { statusCode?: number }).statusCode;
+  const status = (exception as { statusCode?: number } | null | undefined)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, message: (exception as Error).message };
   }
   return undefined;
+}
+
+/**
+ * The answer to an error on routes that speak WeChat's protocol (the `/cgi-bin/*` drop-ins and pass-through):
+ * the error's own `{errcode, errmsg}` when it has one; else 404 → `-1 this path is not served by wxhub` (404),
+ * another 4xx → `47001 data format error`, anything else → `-1 system error` (HTTP 200, as WeChat).
+ */
+export function wechatErrorAnswer(exception: unknown): WechatErrorAnswer {
+  const own = exception instanceof DomainError ? exception.wechatAnswer : undefined;
+  if (own) return own;
+  const status = errorAnswer(exception)?.status;
+  if (status === 404) return { status: 404, errcode: -1, errmsg: 'this path is not served by wxhub' };
+  if (status !== undefined && status >= 400 && status < 500)
+    return { status: 200, errcode: 47001, errmsg: 'data format error' };
+  return { status: 200, errcode: -1, errmsg: 'system error' };
 }

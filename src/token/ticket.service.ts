@@ -12,6 +12,7 @@ import type { TokenPlaneOptions } from './token-plane-options';
 import { TokenScheduler } from './token-scheduler';
 import { TokenService, type AccessToken } from './token.service';
 import { WechatTokenClient } from './wechat-token-client';
+import { TOKEN_DEAD_ERRCODES as TOKEN_ERRCODES } from '../wechat-transport/wechat-errcodes';
 
 export type TicketType = 'jsapi' | 'wx_card';
 
@@ -26,7 +27,6 @@ export interface JsapiSignature {
 }
 
 const KINDS: Record<TicketType, CredentialKind> = { jsapi: 'jsapi_ticket', wx_card: 'wx_card_ticket' };
-const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**

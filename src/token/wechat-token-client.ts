@@ -1,5 +1,7 @@
-import { errors as undiciErrors, Pool } from 'undici';
 import type { AccountConfig } from '../accounts/account-config';
+import { isTokenDead } from '../wechat-transport/wechat-errcodes';
+import { toTransportError } from '../wechat-transport/transport-failure';
+import { WechatTransport } from '../wechat-transport/wechat-transport';
 import { UpstreamTokenError } from './errors/upstream-token.error';
 
 export interface FetchedToken {
@@ -9,28 +11,23 @@ export interface FetchedToken {
 
 export type ProbeResult = 'alive' | 'dead' | 'unknown';
 
-const TOKEN_DEAD_ERRCODES = new Set([40001, 40014, 42001]);
-
 /**
- * Talks to WeChat's token endpoints. Request URLs carry the AppSecret (legacy endpoint), so neither a URL nor
- * an undici error message ever leaves this class: failures become UpstreamTokenError with a safe message.
+ * Talks to WeChat's token endpoints through the shared WeChat transport. Request URLs carry the AppSecret
+ * (legacy endpoint), so neither a URL nor an undici error message ever leaves this class: failures become
+ * UpstreamTokenError with a safe message.
  */
 export class WechatTokenClient {
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly transport: WechatTransport;
 
   constructor(
     baseUrl: string,
     private readonly timeoutMs: number,
   ) {
-    const url = new URL(baseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(url.origin, {
+    this.transport = new WechatTransport({
+      baseUrl,
+      timeoutMs,
+      connectTimeoutMs: Math.min(timeoutMs, 3000),
       connections: 16,
-      connectTimeout: Math.min(timeoutMs, 3000),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      keepAliveTimeout: 30_000,
     });
   }
 
@@ -70,7 +67,7 @@ export class WechatTokenClient {
     const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
     if (errcode !== 0) {
       const errmsg = String(body.errmsg ?? '');
-      if (TOKEN_DEAD_ERRCODES.has(errcode)) {
+      if (isTokenDead(errcode)) {
         throw new UpstreamTokenError(
           'rejected',
           `WeChat refused the access_token (errcode ${errcode})`,
@@ -97,35 +94,29 @@ export class WechatTokenClient {
       );
       const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
       if (errcode === 0) return 'alive';
-      return TOKEN_DEAD_ERRCODES.has(errcode) ? 'dead' : 'unknown';
+      return isTokenDead(errcode) ? 'dead' : 'unknown';
     } catch {
       return 'unknown';
     }
   }
 
   private async call(method: 'GET' | 'POST', path: string, json?: unknown): Promise<Record<string, unknown>> {
-    let response;
+    let text: string;
+    let status: number;
     try {
-      response = await this.pool.request({
+      const response = await this.transport.request({
         method,
-        path: this.basePath + path,
+        path,
         headers: json === undefined ? {} : { 'content-type': 'application/json' },
         body: json === undefined ? undefined : JSON.stringify(json),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      status = response.statusCode;
+      text = (await this.transport.readBody(response.body)).toString('utf8');
     } catch (error) {
       throw toSafeError(error, this.timeoutMs);
     }
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw toSafeError(error, this.timeoutMs);
-    }
-    if (response.statusCode >= 500)
-      throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
-    if (response.statusCode !== 200)
-      throw new UpstreamTokenError('http', `WeChat answered HTTP ${response.statusCode}`);
+    if (status !== 200) throw new UpstreamTokenError('http', `WeChat answered HTTP ${status}`);
     try {
       const parsed: unknown = JSON.parse(text);
       if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>;
@@ -136,21 +127,11 @@ export class WechatTokenClient {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.pool.destroy();
+    await this.transport.close();
   }
 }
 
 function toSafeError(error: unknown, timeoutMs: number): UpstreamTokenError {
-  const name = (error as Error | undefined)?.name ?? '';
-  if (
-    name === 'TimeoutError' ||
-    name === 'AbortError' ||
-    error instanceof undiciErrors.HeadersTimeoutError ||
-    error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError
-  ) {
-    return new UpstreamTokenError('timeout', `WeChat did not answer within ${timeoutMs} ms`);
-  }
-  const code = (error as { code?: string } | undefined)?.code;
-  return new UpstreamTokenError('network', `cannot reach WeChat${code ? ` (${code})` : ''}`);
+  const failure = toTransportError(error, timeoutMs);
+  return new UpstreamTokenError(failure.kind, failure.message);
 }

@@ -1,16 +1,17 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Pool } from 'undici';
 import { TokenService } from '../token/token.service';
+import { withTokenRetry } from '../wechat-transport/token-retry';
+import { WechatTransport } from '../wechat-transport/wechat-transport';
 import { InjectWechatCallbackOptions } from './wechat-callback.constants';
 import type { ResolvedCallbackOptions } from './wechat-callback-options';
-
-const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
 
 export interface CustomerServiceResult {
   ok: boolean;
   errcode: number | null;
   errmsg: string | null;
 }
+
+const TIMEOUT_MS = 10_000;
 
 /**
  * Delivers a reply that missed WeChat's 5-second window through `POST /cgi-bin/message/custom/send`, with the
@@ -20,32 +21,35 @@ export interface CustomerServiceResult {
 @Injectable()
 export class CustomerServiceSender implements OnModuleDestroy {
   private readonly logger = new Logger('WechatCallback');
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly transport: WechatTransport;
   readonly stats = { sent: 0, failed: 0 };
 
   constructor(
     private readonly tokens: TokenService,
     @InjectWechatCallbackOptions() options: ResolvedCallbackOptions,
   ) {
-    const url = new URL(options.apiBaseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(url.origin, { connections: 8, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    this.transport = new WechatTransport({
+      baseUrl: options.apiBaseUrl,
+      timeoutMs: TIMEOUT_MS,
+      connectTimeoutMs: TIMEOUT_MS,
+      connections: 8,
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.pool.close();
+    await this.transport.close();
   }
 
   async send(appId: string, body: object): Promise<CustomerServiceResult> {
     let result: CustomerServiceResult = { ok: false, errcode: null, errmsg: 'not sent' };
     try {
-      let token = await this.tokens.getAccessToken(appId);
-      result = await this.post(token, body);
-      if (!result.ok && result.errcode !== null && TOKEN_ERRCODES.has(result.errcode)) {
-        token = (await this.tokens.reportInvalid(appId, token)).value;
-        result = await this.post(token, body);
-      }
+      const outcome = await withTokenRetry({
+        token: await this.tokens.getAccessToken(appId),
+        call: (token) => this.post(token, body),
+        errcodeOf: (answer) => answer.errcode ?? undefined,
+        reportInvalid: async (token) => (await this.tokens.reportInvalid(appId, token)).value,
+      });
+      result = outcome.result;
     } catch (error) {
       result = { ok: false, errcode: null, errmsg: (error as Error).message };
     }
@@ -61,13 +65,13 @@ export class CustomerServiceSender implements OnModuleDestroy {
   }
 
   private async post(token: string, body: object): Promise<CustomerServiceResult> {
-    const response = await this.pool.request({
+    const response = await this.transport.request({
       method: 'POST',
-      path: `${this.basePath}/cgi-bin/message/custom/send?access_token=${encodeURIComponent(token)}`,
+      path: `/cgi-bin/message/custom/send?access_token=${encodeURIComponent(token)}`,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const text = await response.body.text();
+    const text = (await this.transport.readBody(response.body)).toString('utf8');
     if (response.statusCode !== 200)
       return { ok: false, errcode: null, errmsg: `HTTP ${response.statusCode}` };
     try {

@@ -1,5 +1,5 @@
 import type { MultipartUpload } from '../multipart';
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 import { checkSize, type MediaFile } from './media';
 
 /** Kinds of permanent material that are uploaded as files. */
@@ -68,7 +68,7 @@ export interface MaterialPage {
 
 /** Permanent material (`/cgi-bin/material/*`). Uploads are streamed like temporary media. */
 export class MaterialApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /**
    * `POST /cgi-bin/material/add_material?type=…`. A video needs `description` (title, introduction).

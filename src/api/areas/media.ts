@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { MultipartUpload } from '../multipart';
-import type { WechatApiClient, WechatBinary, WechatBinaryStream } from '../wechat-api-client';
+import type { WechatBinary, WechatBinaryStream, WechatCaller } from '../wechat-request';
 
 /** Kinds of temporary media. */
 export type TemporaryMediaType = 'image' | 'voice' | 'video' | 'thumb';
@@ -46,7 +46,7 @@ export type MediaStream =
  * (`tokenRepaired: true`) and you retry with a new stream.
  */
 export class MediaApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /**
    * `POST /cgi-bin/media/upload?type=…` (multipart field `media`).

@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** Button types of a leaf button (`article_view_limited` is the legacy `view_limited`). */
 export type MenuButtonType =
@@ -95,7 +95,7 @@ export interface SelfMenuInfo {
  * quotas: create/delete 1,000, get 10,000. Limits are checked by WeChat, not here (it answers 40016–40027).
  */
 export class MenuApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /** `POST /cgi-bin/menu/create`: replaces the default menu. */
   async create(appId: string, menu: Menu): Promise<void> {

@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** A customer-service article (`news`). */
 export interface CustomNewsArticle {
@@ -77,7 +77,7 @@ export interface SubscribeMessage {
  * consent (43101 otherwise).
  */
 export class MessageApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /** `POST /cgi-bin/message/custom/send`. Not retried on -1 (the user could get the message twice). */
   async sendCustom(appId: string, message: CustomMessage): Promise<void> {

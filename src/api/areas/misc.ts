@@ -1,7 +1,7 @@
 import type { AccountRegistry } from '../../accounts/account-registry';
 import type { AuditLog } from '../../audit/audit-log.service';
 import { WechatApiError } from '../errors/wechat-api.error';
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** `callback/check` actions: DNS resolution, ping, or both. */
 export type CallbackCheckAction = 'all' | 'dns' | 'ping';
@@ -39,7 +39,7 @@ export interface RidInfo {
  */
 export class MiscApi {
   constructor(
-    private readonly client: WechatApiClient,
+    private readonly client: WechatCaller,
     private readonly accounts: AccountRegistry,
     private readonly audit?: AuditLog,
   ) {}

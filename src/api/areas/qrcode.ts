@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** Longest life of a temporary QR code: 30 days, in seconds. */
 export const QR_MAX_EXPIRE_SECONDS = 2_592_000;
@@ -32,7 +32,7 @@ export function showqrcodeUrl(ticket: string): string {
  * Scenes and lifetimes are checked here, before calling WeChat.
  */
 export class QrCodeApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /**
    * A temporary code (`QR_SCENE` for a number, `QR_STR_SCENE` for a string).

@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** Longest life of a short key, in seconds (30 days; also WeChat's default). */
 export const SHORT_KEY_MAX_EXPIRE_SECONDS = 2_592_000;
@@ -19,7 +19,7 @@ export interface ShortKeyData {
  * short key for up to 30 days. Replaces the deprecated `shorturl` API.
  */
 export class ShortenApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /**
    * `POST /cgi-bin/shorten/gen`. Resolves to the short key.

@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** A user tag. Ids 0, 1 and 2 (星标组) are WeChat's own and cannot be changed. */
 export interface UserTag {
@@ -30,7 +30,7 @@ export const TAG_NAME_LIMIT = 30;
  * tags 45058; tagging takes ≤ 50 openids per call, (un)blacklisting ≤ 20 — checked here before calling.
  */
 export class TagsApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /** `POST /cgi-bin/tags/create`. Resolves to the new tag. */
   async create(appId: string, name: string): Promise<UserTag> {

@@ -1,4 +1,4 @@
-import type { WechatApiClient } from '../wechat-api-client';
+import type { WechatCaller } from '../wechat-request';
 
 /** Language of the profile fields WeChat still fills in. */
 export type UserLang = 'zh_CN' | 'zh_TW' | 'en';
@@ -47,7 +47,7 @@ export const USER_REMARK_LIMIT = 30;
  * prefer paging through `openids()` once and caching).
  */
 export class UserApi {
-  constructor(private readonly client: WechatApiClient) {}
+  constructor(private readonly client: WechatCaller) {}
 
   /** `GET /cgi-bin/user/info`. WeChat answers 40003 for an openid it does not know. */
   info(appId: string, openid: string, lang: UserLang = 'zh_CN'): Promise<UserInfo> {

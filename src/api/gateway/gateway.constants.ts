@@ -4,9 +4,6 @@ import { Inject } from '@nestjs/common';
 export const GATEWAY_MODULE_OPTIONS = Symbol('GATEWAY_MODULE_OPTIONS');
 export const InjectGatewayModuleOptions = (): ParameterDecorator => Inject(GATEWAY_MODULE_OPTIONS);
 
-/** WeChat's errcodes that mean "this access_token is dead": invalid/superseded, invalid, expired. */
-export const TOKEN_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]);
-
 /**
  * The WeChat path families the gateway forwards to: every one takes the account's basic access_token as
  * `?access_token=`. Not `/sns/` (OAuth: a per-user token and the AppSecret, never the basic token), not `/pay/`.

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { HttpException, HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../../accounts/account-registry';
@@ -7,35 +7,20 @@ import { AdminAuthenticator } from '../../admin/admin-authenticator';
 import type { AuditActor } from '../../audit/audit-entry';
 import { AuditLog } from '../../audit/audit-log.service';
 import { ridOf } from '../../audit/token-audit';
-import { AccountNotFoundError } from '../../token/errors/account-not-found.error';
-import { TokenUnavailableError } from '../../token/errors/token-unavailable.error';
+import { sendErrorAnswer, sendWechatErrorAnswer } from '../../common/error-reply';
+import { errorAnswer, wechatErrorAnswer } from '../../common/http-status';
+import { INVALID_CREDENTIAL_ERRMSG } from '../../wechat-transport/wechat-errcodes';
 import { BodyTooLargeError } from './errors/body-too-large.error';
-import { UpstreamFailureError } from './errors/upstream-failure.error';
 import { GATEWAY_PATH_PREFIXES } from './gateway.constants';
 import { ServedTokenIndex } from './served-token-index';
 import { discardBody, prepareBody } from './request-body';
 import { WechatForwarder, type ForwardAnswer, type ForwardCall } from './wechat-forwarder';
 import { gatewayRefusal, isPlainPath, parseTarget, splitUrl, type WechatTarget } from './wechat-target';
 
-const STATUS_NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 const GATEWAY_PREFIX = '/gateway/';
 /** HEAD is answered as GET without the body (Fastify drops it). */
 const FORWARDED_METHODS = new Set(['GET', 'POST', 'HEAD']);
 const DISCARD_TIMEOUT_MS = 10_000;
-const INVALID_CREDENTIAL = 'invalid credential, access_token is invalid or not latest';
 /** Quota resets (10 a month per account) are audited whichever way they come. */
 const CLEAR_QUOTA_PATHS: ReadonlyMap<string, string> = new Map([
   ['/cgi-bin/clear_quota', 'v1'],
@@ -123,7 +108,7 @@ export class GatewayRoutes implements OnModuleInit {
       if (target.accessToken === undefined) return sendWechat(reply, 41001, 'access_token missing');
       // the hub is no open proxy: only a token it handed out opens the way, and no upstream call is made otherwise
       const appId = await this.servedTokens.appIdOf(target.accessToken);
-      if (appId === undefined) return sendWechat(reply, 40001, INVALID_CREDENTIAL);
+      if (appId === undefined) return sendWechat(reply, 40001, INVALID_CREDENTIAL_ERRMSG);
       return sendAnswer(reply, await this.forward(request, appId, target, { id: 'sdk', ip: request.ip }));
     } catch (error) {
       if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
@@ -200,37 +185,22 @@ export class GatewayRoutes implements OnModuleInit {
   }
 
   private sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
-    if (error instanceof HttpException) {
-      const body = error.getResponse();
-      const message =
-        typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-      return sendError(reply, error.getStatus(), String(message));
-    }
-    if (error instanceof AccountNotFoundError) return sendError(reply, 404, error.message);
-    if (error instanceof BodyTooLargeError) return sendError(reply, 413, error.message);
-    if (error instanceof TokenUnavailableError) {
-      if (error.retryAfterMs) void reply.header('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));
-      return sendError(reply, 503, error.message);
-    }
-    if (error instanceof UpstreamFailureError) {
-      this.logger.warn(`gateway: ${error.message}`);
-      return sendError(reply, error.kind === 'timeout' ? 504 : 502, error.message);
-    }
-    this.logger.error(`gateway: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-    return sendError(reply, 500, 'internal error');
+    const answer = this.answerOf('gateway', error);
+    return sendErrorAnswer(reply, answer ?? { status: 500, message: 'internal error' });
   }
 
   /** WeChat-shaped, as SDKs expect: HTTP 200 with `-1 system error` when WeChat or the token plane fails. */
   private sendPassThroughError(reply: FastifyReply, error: unknown): FastifyReply {
-    if (error instanceof BodyTooLargeError)
-      return sendWechat(reply, 40006, `invalid media size: ${error.message}`, 413);
-    if (error instanceof AccountNotFoundError) return sendWechat(reply, 40001, INVALID_CREDENTIAL);
-    if (error instanceof UpstreamFailureError || error instanceof TokenUnavailableError) {
-      this.logger.warn(`pass-through: ${error.message}`);
-      return sendWechat(reply, -1, 'system error');
-    }
-    this.logger.error(`pass-through: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-    return sendWechat(reply, -1, 'system error');
+    this.answerOf('pass-through', error);
+    return sendWechatErrorAnswer(reply, wechatErrorAnswer(error));
+  }
+
+  /** The JSON answer to `error`, logged when it is a failure of WeChat or the token plane, or a fault. */
+  private answerOf(route: string, error: unknown): ReturnType<typeof errorAnswer> {
+    const answer = errorAnswer(error);
+    if (!answer) this.logger.error(`${route}: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    else if (answer.status >= 500) this.logger.warn(`${route}: ${answer.message}`);
+    return answer;
   }
 }
 
@@ -259,10 +229,7 @@ function sendAnswer(reply: FastifyReply, answer: ForwardAnswer): FastifyReply {
 }
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ statusCode: status, error: STATUS_NAMES[status] ?? 'Error', message });
+  return sendErrorAnswer(reply, { status, message });
 }
 
 function sendWechat(
@@ -271,5 +238,5 @@ function sendWechat(
   errmsg: string,
   status: number = HttpStatus.OK,
 ): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send({ errcode, errmsg });
+  return sendWechatErrorAnswer(reply, { status, errcode, errmsg });
 }

@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream';
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { MetricsService } from '../../metrics/metrics.service';
-import { errors as undiciErrors, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { AuditActor } from '../../audit/audit-entry';
 import { TokenService, type AccessToken } from '../../token/token.service';
+import { withTokenRetry } from '../../wechat-transport/token-retry';
+import { toTransportError } from '../../wechat-transport/transport-failure';
+import { WechatTransport, type TransportRequest } from '../../wechat-transport/wechat-transport';
 import { BodyTooLargeError } from './errors/body-too-large.error';
 import { UpstreamFailureError } from './errors/upstream-failure.error';
-import { InjectGatewayModuleOptions, TOKEN_ERRCODES } from './gateway.constants';
+import { InjectGatewayModuleOptions } from './gateway.constants';
 import {
   resolveGatewayOptions,
   type GatewayModuleOptions,
@@ -65,16 +68,16 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Sends calls to WeChat with the account's current access_token, streaming bodies both ways. When WeChat says
- * the token is dead (40001/40014/42001) it reports the token to the token plane (compare-and-refresh) and, if
- * the request body was buffered, sends the call once more with the token the plane answers; never a third time.
+ * Sends calls to WeChat with the account's current access_token through the shared WeChat transport, streaming
+ * bodies both ways. When WeChat says the token is dead (40001/40014/42001) it reports the token to the token
+ * plane (compare-and-refresh) and, if the request body was buffered, sends the call once more with the token the
+ * plane answers; never a third time.
  */
 @Injectable()
 export class WechatForwarder implements OnModuleDestroy {
   private readonly logger = new Logger(WechatForwarder.name);
   private readonly options: ResolvedGatewayOptions;
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly transport: WechatTransport;
   private lastToken = '';
   private lastEncoded = '';
 
@@ -84,14 +87,11 @@ export class WechatForwarder implements OnModuleDestroy {
     @Optional() private readonly metrics?: MetricsService,
   ) {
     this.options = resolveGatewayOptions(options);
-    const url = new URL(this.options.apiBaseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(url.origin, {
+    this.transport = new WechatTransport({
+      baseUrl: this.options.apiBaseUrl,
+      timeoutMs: this.options.upstreamTimeoutMs,
+      connectTimeoutMs: Math.min(this.options.upstreamTimeoutMs, 10_000),
       connections: this.options.connections,
-      connectTimeout: Math.min(this.options.upstreamTimeoutMs, 10_000),
-      headersTimeout: this.options.upstreamTimeoutMs,
-      bodyTimeout: this.options.upstreamTimeoutMs,
-      keepAliveTimeout: 30_000,
     });
   }
 
@@ -100,7 +100,7 @@ export class WechatForwarder implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.pool.destroy();
+    await this.transport.close();
   }
 
   /**
@@ -110,31 +110,36 @@ export class WechatForwarder implements OnModuleDestroy {
    */
   async forward(call: ForwardCall): Promise<ForwardAnswer> {
     const token: AccessToken = await this.tokens.getToken(call.appId);
-    const first = await this.send(call, token.value);
-    if (first.errcode === undefined || !TOKEN_ERRCODES.has(first.errcode)) return first;
     const replayable = call.body.kind !== 'streamed';
-    this.logger.warn(
-      `WeChat refused the token of ${call.appId} (errcode ${first.errcode}) on ${call.target.path}; ` +
-        (replayable
-          ? 'repairing it and calling again'
-          : 'repairing it (the streamed body cannot be sent again)'),
-    );
-    let repaired: AccessToken;
-    try {
-      repaired = await this.tokens.reportInvalid(call.appId, token.value, call.actor);
-    } catch (error) {
-      this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
-      return first;
+    const outcome = await withTokenRetry({
+      token: token.value,
+      call: (accessToken) => this.send(call, accessToken),
+      errcodeOf: (answer) => answer.errcode,
+      replayable,
+      onDeadToken: (errcode) =>
+        this.logger.warn(
+          `WeChat refused the token of ${call.appId} (errcode ${errcode}) on ${call.target.path}; ` +
+            (replayable
+              ? 'repairing it and calling again'
+              : 'repairing it (the streamed body cannot be sent again)'),
+        ),
+      reportInvalid: async (dead) => {
+        try {
+          return (await this.tokens.reportInvalid(call.appId, dead, call.actor)).value;
+        } catch (error) {
+          this.logger.warn(`the token of ${call.appId} could not be repaired: ${(error as Error).message}`);
+          return undefined;
+        }
+      },
+    });
+    const answer = outcome.result;
+    answer.attempts = outcome.attempts;
+    if (outcome.repaired && outcome.attempts === 1) {
+      // a second refusal goes back to the caller as WeChat sent it; a streamed one says the token is new
+      answer.tokenRepaired = true;
+      answer.headers['x-wxhub-token-repaired'] = 'true';
     }
-    if (!replayable) {
-      first.tokenRepaired = true;
-      first.headers['x-wxhub-token-repaired'] = 'true';
-      return first;
-    }
-    // once only: a second refusal goes back to the caller as WeChat sent it
-    const retried = await this.send(call, repaired.value);
-    retried.attempts = 2;
-    return retried;
+    return answer;
   }
 
   /** encodeURIComponent of the token, remembered for the last token seen (the same one, call after call). */
@@ -154,9 +159,9 @@ export class WechatForwarder implements OnModuleDestroy {
     if (call.contentType) headers['content-type'] = call.contentType;
     if (call.accept) headers.accept = call.accept;
     if (call.userAgent) headers['user-agent'] = call.userAgent;
-    const request: Dispatcher.RequestOptions = {
+    const request: TransportRequest = {
       method: call.method,
-      path: `${this.basePath}${call.target.path}?${query}`,
+      path: `${call.target.path}?${query}`,
       headers,
     };
     let watchdog: ProgressWatchdog | undefined;
@@ -173,7 +178,7 @@ export class WechatForwarder implements OnModuleDestroy {
     }
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.pool.request(request);
+      response = await this.transport.request(request);
     } catch (error) {
       throw upstreamError(watchdog?.reason ?? error, this.options.upstreamTimeoutMs);
     } finally {
@@ -311,13 +316,6 @@ function endToEnd(
 /** A safe error: undici's messages may quote the URL, which carries the access_token. */
 function upstreamError(error: unknown, timeoutMs: number): Error {
   if (error instanceof UpstreamFailureError || error instanceof BodyTooLargeError) return error;
-  if (
-    error instanceof undiciErrors.HeadersTimeoutError ||
-    error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError
-  ) {
-    return new UpstreamFailureError('timeout', `WeChat did not answer within ${timeoutMs} ms`);
-  }
-  const code = (error as { code?: string } | undefined)?.code;
-  return new UpstreamFailureError('unreachable', `cannot reach WeChat${code ? ` (${code})` : ''}`);
+  const failure = toTransportError(error, timeoutMs);
+  return new UpstreamFailureError(failure.kind === 'timeout' ? 'timeout' : 'unreachable', failure.message);
 }

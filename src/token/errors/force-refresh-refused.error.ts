@@ -1,5 +1,9 @@
+import { DomainError } from '../../common/domain-error';
+
 /** A forced refresh was refused to protect WeChat's force_refresh limits (by default 20 a day, 30 s apart). */
-export class ForceRefreshRefusedError extends Error {
+export class ForceRefreshRefusedError extends DomainError {
+  readonly httpStatus = 429;
+
   /**
    * @param retryAfterMs when a retry can succeed: the end of the spacing, or the next midnight Beijing time
    *   (when the daily budget resets)

@@ -1,5 +1,9 @@
+import { DomainError } from '../../common/domain-error';
+
 /** No live access_token can be handed out right now (upstream failing, store down, wait timed out). */
-export class TokenUnavailableError extends Error {
+export class TokenUnavailableError extends DomainError {
+  readonly httpStatus = 503;
+
   constructor(
     readonly appId: string,
     readonly reason: string,

@@ -1,21 +1,10 @@
+import { CONFIGURATION_ERRCODES } from '../../wechat-transport/wechat-errcodes';
+
 export type UpstreamFailureKind =
   'busy' | 'timeout' | 'network' | 'http' | 'configuration' | 'quota' | 'rate' | 'rejected';
 
-/** Errcodes that mean the account's settings are wrong: retrying soon cannot help. */
-export const CONFIGURATION_ERRCODES: ReadonlyMap<number, string> = new Map([
-  [40001, 'the AppSecret is wrong (invalid credential)'],
-  [40002, 'grant_type was refused'],
-  [40013, 'the AppID is invalid'],
-  [40125, 'the AppSecret is invalid'],
-  [40164, "this server's IP is not in the account's IP whitelist"],
-  [40243, 'the AppSecret is frozen in the WeChat console'],
-  [41002, 'the AppID is missing'],
-  [41004, 'the AppSecret is missing'],
-  [89501, 'an admin must confirm this IP in the WeChat console'],
-  [89503, 'an admin must confirm this risky call in the WeChat console'],
-  [89506, 'an admin rejected this IP (retry after 24 h)'],
-  [89507, 'an admin rejected this IP (retry after 1 h)'],
-]);
+/** Errcodes that mean the account's settings are wrong: retrying soon cannot help (the transport's table). */
+export { CONFIGURATION_ERRCODES };
 
 /** A call to WeChat's token endpoint failed. Never carries the AppSecret or a request URL. */
 export class UpstreamTokenError extends Error {

@@ -1,5 +1,9 @@
+import { DomainError } from '../../common/domain-error';
+
 /** The account exists but has no callback token configured. */
-export class CallbackNotConfiguredError extends Error {
+export class CallbackNotConfiguredError extends DomainError {
+  readonly httpStatus = 404;
+
   constructor(readonly appId: string) {
     super(`account ${appId} has no callback token configured`);
     this.name = 'CallbackNotConfiguredError';

@@ -1,3 +1,5 @@
+import { DomainError } from '../../common/domain-error';
+
 export type DecryptFailure = 'base64' | 'length' | 'padding' | 'encoding';
 
 const MESSAGES: Readonly<Record<DecryptFailure, string>> = {
@@ -11,7 +13,9 @@ const MESSAGES: Readonly<Record<DecryptFailure, string>> = {
  * An `Encrypt` value could not be opened with the account's EncodingAESKey. The reason is for logs and
  * metrics only: exposing it to the sender would hand out a padding oracle.
  */
-export class DecryptError extends Error {
+export class DecryptError extends DomainError {
+  readonly httpStatus = 400;
+
   constructor(readonly reason: DecryptFailure) {
     super(MESSAGES[reason]);
     this.name = 'DecryptError';

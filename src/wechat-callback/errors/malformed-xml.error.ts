@@ -1,8 +1,12 @@
+import { DomainError } from '../../common/domain-error';
+
 /**
  * A callback body is not the XML WeChat sends: not well-formed, a root other than `<xml>`, or a DOCTYPE.
  * Neither the message nor the fields ever carry any part of the body (it may hold user content).
  */
-export class MalformedXmlError extends Error {
+export class MalformedXmlError extends DomainError {
+  readonly httpStatus = 400;
+
   constructor(
     readonly reason: string,
     readonly line?: number,
