@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { AppModule } from '../src/app.module';
 import { createApp } from '../src/create-app';
@@ -205,6 +207,92 @@ function sample(schema: Schema | undefined): unknown {
   return 'x';
 }
 
+/**
+ * Validates the document with @seriousme/openapi-schema-validator (the OpenAPI 3.0 JSON schema, strict: no
+ * Swagger-2 leftovers, no unknown keys). It is an ES module, which jest's CommonJS runtime cannot load: a node
+ * child does it.
+ */
+async function validateOpenApi(text: string): Promise<{ valid: boolean; errors?: unknown }> {
+  const script = [
+    "import { Validator } from '@seriousme/openapi-schema-validator';",
+    'let text = "";',
+    'for await (const chunk of process.stdin) text += chunk;',
+    'const result = await new Validator().validate(JSON.parse(text));',
+    'console.log(JSON.stringify({ valid: result.valid, errors: result.errors }));',
+  ].join('\n');
+  const child = promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    maxBuffer: 16 << 20,
+  });
+  child.child.stdin!.end(text);
+  return JSON.parse((await child).stdout) as { valid: boolean; errors?: unknown };
+}
+
+type SchemaNode = Schema & {
+  nullable?: boolean;
+  enum?: unknown[];
+  items?: SchemaNode;
+  allOf?: SchemaNode[];
+  oneOf?: SchemaNode[];
+  anyOf?: SchemaNode[];
+};
+
+/**
+ * Where a real answer departs from its documented schema, with OpenAPI 3.0's meaning of each keyword (`nullable`
+ * needs a `type` beside it, `additionalProperties` is open unless given). An empty list: it matches.
+ */
+function schemaMismatches(value: unknown, schema: SchemaNode, at = '$'): string[] {
+  if (schema.$ref) {
+    const target = document.components.schemas[schema.$ref.replace('#/components/schemas/', '')];
+    return target ? schemaMismatches(value, target as SchemaNode, at) : [`${at}: unresolved ${schema.$ref}`];
+  }
+  const problems: string[] = [];
+  for (const part of schema.allOf ?? []) problems.push(...schemaMismatches(value, part, at));
+  for (const [keyword, branches] of [
+    ['oneOf', schema.oneOf],
+    ['anyOf', schema.anyOf],
+  ] as const) {
+    if (!branches) continue;
+    const matching = branches.filter((branch) => schemaMismatches(value, branch, at).length === 0).length;
+    if (keyword === 'oneOf' ? matching !== 1 : matching === 0)
+      problems.push(`${at}: ${JSON.stringify(value)} matches ${matching} branches of ${keyword}`);
+  }
+  if (value === null) {
+    if (!(schema.type && schema.nullable) && schema.type) problems.push(`${at}: null where ${schema.type}`);
+    if (schema.enum && !schema.enum.includes(null)) problems.push(`${at}: null not in enum`);
+    return problems;
+  }
+  if (schema.enum && !schema.enum.includes(value))
+    problems.push(`${at}: ${JSON.stringify(value)} not in enum`);
+  const actual = Array.isArray(value) ? 'array' : typeof value;
+  const expected = schema.type === 'integer' ? 'number' : schema.type;
+  if (expected && actual !== expected) problems.push(`${at}: ${actual} where ${schema.type}`);
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => problems.push(...schemaMismatches(item, schema.items!, `${at}[${i}]`)));
+  if (actual === 'object' && !Array.isArray(value)) {
+    const object = value as Record<string, unknown>;
+    for (const name of schema.required ?? [])
+      if (!(name in object)) problems.push(`${at}: missing required ${name}`);
+    for (const [name, child] of Object.entries(object)) {
+      const declared = schema.properties?.[name];
+      const extra = schema.additionalProperties;
+      if (declared) problems.push(...schemaMismatches(child, declared as SchemaNode, `${at}.${name}`));
+      else if (extra === false) problems.push(`${at}: undocumented property ${name}`);
+      else if (extra && typeof extra === 'object')
+        problems.push(...schemaMismatches(child, extra as SchemaNode, `${at}.${name}`));
+    }
+  }
+  return problems;
+}
+
+/** The documented JSON schema of one answer of an operation. */
+function responseSchema(path: string, method: string, status: number): SchemaNode {
+  const response = document.paths[path]?.[method]?.responses[String(status)];
+  const schema = response?.content?.['application/json']?.schema as SchemaNode | undefined;
+  if (!schema) throw new Error(`${method.toUpperCase()} ${path} documents no JSON answer for ${status}`);
+  return schema;
+}
+
 beforeAll(async () => {
   simulator = await startSimulator({
     SANDBOX_APPS: JSON.stringify(ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret }))),
@@ -245,6 +333,26 @@ describe('the Swagger UI', () => {
     expect(yaml.status).toBe(200);
     expect(await yaml.text()).toContain('/api/v1/accounts/{appId}/token:');
   });
+
+  it.each(['/docs', '/docs?x=1', '/docs/', '/docs/?x=1', '/docs/?url=/docs/json'])(
+    'the page at %s loads every file it names (no blank page)',
+    async (path) => {
+      const page = await fetch(`${hub.url}${path}`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(assets).toEqual(expect.arrayContaining([expect.stringMatching(/swagger-ui-bundle\.js$/)]));
+      // relative to the address the browser ends on, as a browser resolves them
+      for (const asset of assets) {
+        const response = await fetch(new URL(asset, page.url));
+        expect({ asset: new URL(asset, page.url).pathname, status: response.status }).toEqual({
+          asset: new URL(asset, page.url).pathname,
+          status: 200,
+        });
+        await response.arrayBuffer();
+      }
+    },
+  );
 
   it('the sandbox document is the production one: it holds nothing of the configuration', async () => {
     const sandboxText = await (await fetch(`${sandboxHub.url}/docs/json`)).text();
@@ -345,6 +453,62 @@ describe('the OpenAPI document', () => {
       ).status,
     ).toBe(200);
     for (const text of served) for (const value of CONFIGURED) expect(text).not.toContain(value);
+  });
+});
+
+describe('the document and real answers', () => {
+  it('passes a strict OpenAPI 3.0 validator (@seriousme/openapi-schema-validator)', async () => {
+    const result = await validateOpenApi(documentText);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('the main routes answer what their schemas document, null included', async () => {
+    const [first] = ACCOUNTS;
+    const auth = { authorization: `Bearer ${KEY}` };
+    const cases: [method: string, docPath: string, url: string, init?: RequestInit][] = [
+      ['get', '/health', '/health'],
+      ['get', '/health/live', '/health/live'],
+      ['get', '/health/ready', '/health/ready'],
+      ['get', '/api/v1/accounts', '/api/v1/accounts'],
+      ['get', '/api/v1/accounts/{appId}/token', `/api/v1/accounts/${first!.appId}/token`],
+      ['get', '/api/v1/accounts/{appId}/tickets/{type}', `/api/v1/accounts/${first!.appId}/tickets/jsapi`],
+      [
+        'get',
+        '/api/v1/accounts/{appId}/jsapi-signature',
+        `/api/v1/accounts/${first!.appId}/jsapi-signature?url=${encodeURIComponent('https://example.com/page')}`,
+      ],
+      ['post', '/api/v1/accounts/reload', '/api/v1/accounts/reload', { method: 'POST' }],
+      ['get', '/api/v1/audit', '/api/v1/audit'],
+      ['get', '/api/v1/accounts/{appId}/token', '/api/v1/accounts/wxunknown000000000/token'],
+      ['get', '/api/v1/accounts', '/api/v1/accounts', { headers: { authorization: 'Bearer wrong' } }],
+    ];
+    const checked: string[] = [];
+    for (const [method, docPath, url, init] of cases) {
+      const response = await fetch(`${hub.url}${url}`, { headers: auth, ...init });
+      const body: unknown = await response.json();
+      const problems = schemaMismatches(body, responseSchema(docPath, method, response.status));
+      expect({ route: `${method} ${url} ${response.status}`, problems }).toEqual({
+        route: `${method} ${url} ${response.status}`,
+        problems: [],
+      });
+      checked.push(`${response.status}`);
+    }
+    // successes and errors were both checked
+    expect(checked).toEqual(expect.arrayContaining(['200', '404', '401']));
+    // an account without a failure answers lastError: null, which the documented schema must accept
+    const accounts = (await (await fetch(`${hub.url}/api/v1/accounts`, { headers: auth })).json()) as {
+      accounts: { lastError: unknown }[];
+    };
+    expect(accounts.accounts.some((a) => a.lastError === null)).toBe(true);
+  });
+
+  it('read routes describe their 429 as failed authentications only; the force route names the budget', () => {
+    for (const [method, path] of ADMIN_ROUTES) {
+      const description = document.paths[path]![method]!.responses['429']?.description ?? '';
+      if (path.endsWith('/token/refresh')) expect(description).toMatch(/budget/i);
+      else expect(description).not.toMatch(/budget/i);
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { AccountRegistry } from '../accounts/account-registry';
 import { ConfigError } from '../config/config-error';
 import { loadWxhubConfig, type WxhubConfig } from '../config/wxhub-config';
 import { SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
+import type { AuditLog } from '../audit/audit-log.service';
 import type { SandboxRuntime } from '../sandbox/sandbox.module';
 import type { TokenScheduler } from '../token/token-scheduler';
 import type { TokenService } from '../token/token.service';
@@ -25,14 +26,16 @@ function setup(env: NodeJS.ProcessEnv) {
   const registry = new AccountRegistry(config.accounts);
   const scheduler = { track: jest.fn(), untrack: jest.fn() };
   const tokens = { forget: jest.fn(), accountChanged: jest.fn() };
+  const audit = { record: jest.fn(() => Promise.resolve(undefined)) };
   const reloader = new AccountsReloader(
     config,
     registry,
     scheduler as unknown as TokenScheduler,
     tokens as unknown as TokenService,
     { simulator: null, baseUrl: null } as unknown as SandboxRuntime,
+    audit as unknown as AuditLog,
   );
-  return { registry, scheduler, tokens, reloader };
+  return { registry, scheduler, tokens, reloader, audit };
 }
 
 describe('AccountsReloader', () => {
@@ -127,6 +130,32 @@ describe('AccountsReloader', () => {
     });
 
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('writes no audit entry when the file is re-read unchanged (at boot, or touched), one when it changes', async () => {
+      const { registry, reloader, audit } = setup({ WECHAT_SANDBOX: 'false', WECHAT_ACCOUNTS_FILE: file });
+      process.env.WECHAT_ACCOUNTS_FILE = file;
+      reloader.onApplicationBootstrap();
+      try {
+        // the boot-time reconcile re-reads the file about 2 s after the start
+        await delay(3_500);
+        writeFileSync(file, JSON.stringify([A]));
+        await delay(2_500);
+        expect(audit.record).not.toHaveBeenCalled();
+
+        writeFileSync(file, JSON.stringify([A, B]));
+        const deadline = Date.now() + 5_000;
+        while (!registry.get(B.appId) && Date.now() < deadline) await delay(50);
+        await delay(100);
+        expect(
+          audit.record.mock.calls.map(([event]: unknown[]) => (event as { action: string }).action),
+        ).toEqual(['accounts.reload', 'account.added']);
+      } finally {
+        reloader.onModuleDestroy();
+      }
+      // an operator's reload is an action of its own: recorded even when it changes nothing
+      await reloader.reload({ id: 'ops' });
+      expect(audit.record).toHaveBeenLastCalledWith(expect.objectContaining({ action: 'accounts.reload' }));
+    }, 20_000);
 
     it('applies a change of the file by itself, and no longer after shutdown', async () => {
       const { registry, reloader } = setup({ WECHAT_SANDBOX: 'false', WECHAT_ACCOUNTS_FILE: file });

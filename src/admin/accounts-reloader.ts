@@ -90,6 +90,9 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
   private auditReload(actor: AuditActor, diff: AccountsDiff): void {
     if (!this.audit) return;
     const { added, removed, changed, unchanged } = diff;
+    // the file watch re-reads the file at boot (its baseline) and on any touch: an entry only when it changed
+    // something; an operator's reload is recorded even when it changes nothing
+    if (actor === FILE_WATCH && added.length + removed.length + changed.length === 0) return;
     void this.audit.record({
       action: 'accounts.reload',
       actor,

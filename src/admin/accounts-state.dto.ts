@@ -1,4 +1,4 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 import type { AccountTokenState } from '../token/token.service';
 
 type Calls = AccountTokenState['upstreamCallsToday'];
@@ -57,6 +57,7 @@ export class AccountLastErrorDto implements LastError {
 
 /** One account's token state for operators. Never a secret, never a token. */
 @ApiSchema({ name: 'AccountState' })
+@ApiExtraModels(AccountLastErrorDto)
 export class AccountStateDto implements AccountTokenState {
   @ApiProperty({ description: 'The AppID.', example: 'wxAPPID' })
   appId!: string;
@@ -101,10 +102,12 @@ export class AccountStateDto implements AccountTokenState {
   nextRefreshAt!: string | null;
 
   @ApiProperty({
-    description: 'What fetched it (schedule, invalid-report, force, …).',
+    description:
+      'What fetched it: `missing` (a caller had none), `expiring` (the schedule), `invalid-report` (a client ' +
+      'reported it invalid), `operator` (a force refresh), `store-unreachable` (renewed while the store was down).',
     nullable: true,
     type: String,
-    example: 'schedule',
+    example: 'expiring',
   })
   source!: string | null;
 
@@ -122,7 +125,12 @@ export class AccountStateDto implements AccountTokenState {
   })
   foreignInvalidationsToday!: number;
 
-  @ApiProperty({ type: AccountLastErrorDto, nullable: true, description: 'Set while refreshes fail.' })
+  // NOTE: OpenAPI 3.0 ignores `nullable` beside a bare $ref or allOf (it needs a `type` in the same object),
+  // so a strict validator would refuse the null that healthy accounts answer: null is its own branch
+  @ApiProperty({
+    description: 'Set while refreshes fail, null otherwise.',
+    oneOf: [{ $ref: getSchemaPath(AccountLastErrorDto) }, { type: 'object', nullable: true, enum: [null] }],
+  })
   lastError!: AccountLastErrorDto | null;
 }
 

@@ -12,7 +12,7 @@ class OptionsHostModule {}
 
 /**
  * A small module that provides a module's options under `token`, so that the module itself and the Redis
- * connection it imports (nestjs-redis) can both read them.
+ * connection it imports can both read them.
  */
 export function optionsModule<T>(
   token: symbol,

@@ -9,7 +9,7 @@ export const ERROR_DESCRIPTIONS = {
   403: 'The caller address is not in ADMIN_ALLOWED_IPS.',
   404: 'Unknown account (appId) or path.',
   413: 'Body too large.',
-  429: 'Too many failed authentications from this address (wait a minute), or the force-refresh budget is spent.',
+  429: 'Too many failed authentications from this address; wait a minute.',
   503: 'No live token can be obtained right now (WeChat or the store fails); see `Retry-After`.',
 } as const;
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorResponseDto, WechatErrorDto } from './error-response.dto';
 import { ADMIN_KEY_SCHEME, DOCS_PATH } from './openapi.constants';
@@ -60,6 +61,24 @@ function markStrictBodies(document: OpenAPIObject): void {
 }
 
 /**
+ * @nestjs/terminus's `@HealthCheck()` documents its answers Swagger-2 style (`schema` on the response object),
+ * which OpenAPI 3 forbids; the routes' own decorators already give `content`. A stray `schema` is moved into
+ * `content` where there is none, and dropped otherwise.
+ */
+function moveResponseSchemas(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete, item.head]) {
+      for (const response of Object.values(operation?.responses ?? {})) {
+        const legacy = response as { schema?: object; content?: Record<string, { schema?: object }> };
+        if (!legacy.schema) continue;
+        legacy.content ??= { 'application/json': { schema: legacy.schema } };
+        delete legacy.schema;
+      }
+    }
+  }
+}
+
+/**
  * The OpenAPI 3 document of the application: every Nest route from its decorators, plus the raw Fastify
  * routes (gateway, SDK pass-through) and the WeChat callback. It holds nothing from the configuration (no
  * AppID, no key, no server address), so it is the same for every deployment.
@@ -87,6 +106,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   addRawRoutes(document);
+  moveResponseSchemas(document);
   markStrictBodies(document);
   return document;
 }
@@ -107,6 +127,20 @@ function staticFilesLoadable(): boolean {
 }
 
 /**
+ * `/docs/` answers a redirect to `/docs` (its query kept). The Swagger UI page loads its files by relative paths
+ * and is built for one of the two addresses by whether the URL ends with `/`; a query after the slash
+ * (`/docs/?x`) got the page of the other address, whose files then 404: a blank page. The redirect is relative
+ * (`../docs`), so it also works behind a reverse proxy that serves the hub under a path. Registered before
+ * SwaggerModule's own `/docs/` route, which then steps aside.
+ */
+function serveTrailingSlashPage(app: NestFastifyApplication): void {
+  app.getHttpAdapter().get(`${DOCS_PATH}/`, (request: { url: string }, reply: FastifyReply) => {
+    const query = request.url.indexOf('?');
+    void reply.redirect(`..${DOCS_PATH}${query === -1 ? '' : request.url.slice(query)}`, 302);
+  });
+}
+
+/**
  * Serves the Swagger UI at `/docs` and the document at `/docs/json` and `/docs/yaml`. Only routes are added
  * (no hook, no parser), so no other route does any more work per request; call it before `listen`. Where
  * @fastify/static cannot be loaded, only the document is served, with a warning.
@@ -118,6 +152,7 @@ export function setupOpenApi(app: NestFastifyApplication): void {
       `@fastify/static cannot be loaded in this runtime: ${DOCS_PATH}/json and ${DOCS_PATH}/yaml are served, the Swagger UI is not`,
     );
   }
+  if (ui) serveTrailingSlashPage(app);
   // built on the first request for it, not at boot: restarts stay as fast as without docs
   SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app), {
     ui,

@@ -4,5 +4,5 @@ import { Inject } from '@nestjs/common';
 export const OPS_REDIS = Symbol('OPS_REDIS');
 export const InjectOpsRedis = (): ParameterDecorator => Inject(OPS_REDIS);
 
-/** nestjs-redis namespace of the connection. */
+/** Name of the connection, shown in its connection warnings. */
 export const OPS_REDIS_NAMESPACE = 'wxhub-ops';

@@ -4,15 +4,18 @@ import { SANDBOX_DEMO_ACCOUNT } from './sandbox.constants';
 
 const USAGE = `Pushes a signed (optionally encrypted) WeChat message to a hub and prints the reply.
 
-  npm run sandbox:push -- [--url http://127.0.0.1:3000] [--app <appId>] (--text "hello" | --event subscribe [--event-key k])
+  npm run sandbox:push -- [--url http://127.0.0.1:$PORT] [--app <appId>] (--text "hello" | --event subscribe [--event-key k])
                           [--encrypt] [--token <callback token>] [--aes-key <EncodingAESKey>] [--from <openid>]
 
+The hub is --url, else http://127.0.0.1:$PORT (PORT as the hub reads it), else port 3000.
 Without --app, --token and --aes-key, the sandbox demo account is used.`;
+
+const defaultUrl = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? 3000}` },
+      url: { type: 'string', default: defaultUrl },
       app: { type: 'string', default: SANDBOX_DEMO_ACCOUNT.appId },
       text: { type: 'string' },
       event: { type: 'string' },
@@ -49,12 +52,17 @@ async function main(): Promise<number> {
   });
   const push = signPush(target, xml);
   const url = `${values.url.replace(/\/+$/, '')}/wechat/${values.app}?${new URLSearchParams(push.query).toString()}`;
+  // the target is always printed: a default port silently hitting another service (or nothing) misleads
+  process.stdout.write(`> POST ${url.split('?')[0]}\n`);
   process.stdout.write(`> ${target.encrypt ? 'encrypted ' : ''}${xml}\n`);
   const started = Date.now();
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'text/xml' },
     body: push.body,
+  }).catch((error: Error & { cause?: { code?: string } }) => {
+    const hint = values.url === defaultUrl ? " (set PORT to the hub's port, or pass --url)" : '';
+    throw new Error(`no hub answers at ${values.url}${hint}: ${error.cause?.code ?? error.message}`);
   });
   const body = await response.text();
   process.stdout.write(`< HTTP ${response.status} in ${Date.now() - started} ms\n`);

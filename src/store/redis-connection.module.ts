@@ -7,10 +7,9 @@ import {
   type OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
-import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
 import type { RedisConnection } from '../config/wxhub-config';
-import { clusterModuleOptions, redisModuleOptions } from './redis-options';
+import { createRedisClient } from './redis-options';
 import { isCluster, type RedisClient } from './redis.constants';
 
 /** How long the boot waits for a Redis Cluster to report its slots before going on degraded. */
@@ -21,15 +20,15 @@ const CLIENT = Symbol('REDIS_CONNECTION_CLIENT');
 export interface RedisConnectionModuleOptions extends AsyncModuleOptions<RedisConnection | null | undefined> {
   /** The token under which the client (`RedisClient | null`) is provided and exported. */
   provide: symbol;
-  /** The connection's name (nestjs-redis namespace), shown in connection logs. */
+  /** The connection's name, shown in its connection warnings. */
   namespace: string;
 }
 
 /**
- * One ioredis client made from a {@link RedisConnection}, whatever the topology: nestjs-redis's `RedisModule`
- * makes it for REDIS_URL and Sentinel, its `ClusterModule` for Redis Cluster, and the importer gets a
- * `RedisClient | null` (null: no Redis configured) under its own token. The client is closed at shutdown, after
- * every `onModuleDestroy` (which may still release locks through it).
+ * One ioredis client made from a {@link RedisConnection}, whatever the topology (`Redis` for REDIS_URL and
+ * Sentinel, `Cluster` for Redis Cluster); the importer gets a `RedisClient | null` (null: no Redis configured)
+ * under its own token. The client is closed at shutdown, after every `onModuleDestroy` (which may still release
+ * locks through it).
  *
  * @example
  * RedisConnectionModule.forRootAsync({
@@ -52,49 +51,22 @@ export class RedisConnectionModule implements OnApplicationShutdown {
     });
     const clientProvider: Provider = {
       provide: CLIENT,
-      useFactory: async (
-        { redis }: { redis: RedisConnection | null },
-        standalone: RedisService,
-        cluster: ClusterService,
-      ): Promise<RedisClient | null> => {
-        if (!redis) return null;
-        if (redis.kind !== 'cluster') return standalone.getOrThrow(options.namespace);
-        const client = cluster.getOrThrow(options.namespace);
-        await clusterReady(client, options.namespace);
+      useFactory: async ({ redis }: { redis: RedisConnection | null }): Promise<RedisClient | null> => {
+        const client = createRedisClient(redis, options.namespace);
+        if (client) await clusterReady(client, options.namespace);
         return client;
       },
-      inject: [connectionToken, RedisService, ClusterService],
+      inject: [connectionToken],
     };
     return {
       module: RedisConnectionModule,
-      imports: [
-        connection,
-        RedisModule.forRootAsync(
-          {
-            imports: [connection],
-            inject: [connectionToken],
-            useFactory: (c: unknown) =>
-              redisModuleOptions((c as { redis: RedisConnection | null }).redis, options.namespace),
-          },
-          false,
-        ),
-        ClusterModule.forRootAsync(
-          {
-            imports: [connection],
-            inject: [connectionToken],
-            useFactory: (c: unknown) =>
-              clusterModuleOptions((c as { redis: RedisConnection | null }).redis, options.namespace),
-          },
-          false,
-        ),
-      ],
+      imports: [connection],
       providers: [clientProvider, { provide: options.provide, useExisting: CLIENT }],
       exports: [options.provide],
     };
   }
 
-  // NOTE: nestjs-redis's own close (closeClient) looks its clients up without a module scope, so with several
-  // connections it closes one of them twice and the others never; each connection closes its own client here.
+  // each connection closes its own client, after the modules that may still use it
   async onApplicationShutdown(): Promise<void> {
     const client = this.client;
     if (!client || client.status === 'end') return;

@@ -1,5 +1,5 @@
-import type { ClusterClientOptions, RedisClientOptions } from '@liaoliaots/nestjs-redis';
-import { clusterModuleOptions, redisModuleOptions } from './redis-options';
+import { Cluster, Redis } from 'ioredis';
+import { clusterClientOptions, createRedisClient, redisClientOptions } from './redis-options';
 
 describe('Redis connection options', () => {
   it('a cluster gets a Cluster client with credentials on every node, fail-fast commands and no offline queue', () => {
@@ -10,23 +10,22 @@ describe('Redis connection options', () => {
       tls: true,
     };
 
-    expect(redisModuleOptions(redis, 'wxhub').config).toEqual([]);
-    const config = clusterModuleOptions(redis, 'wxhub').config as ClusterClientOptions;
-    expect(config).toMatchObject({
-      namespace: 'wxhub',
-      nodes: [{ host: 'n1', port: 7000 }],
+    const { nodes, options } = clusterClientOptions(redis);
+    expect(nodes).toEqual([{ host: 'n1', port: 7000 }]);
+    expect(options).toMatchObject({
       enableOfflineQueue: false,
       redisOptions: { commandTimeout: 1000, password: 'cluster-pass', tls: {} },
     });
   });
 
   it('Sentinel follows +switch-master and reconnects on READONLY, and nothing else', () => {
-    const config = redisModuleOptions(
-      { kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', password: 'p' },
-      'wxhub',
-    ).config as RedisClientOptions;
+    const config = redisClientOptions({
+      kind: 'sentinel',
+      sentinels: [{ host: 's1', port: 26379 }],
+      name: 'mymaster',
+      password: 'p',
+    });
 
-    expect(clusterModuleOptions({ kind: 'sentinel', sentinels: [], name: 'm' }, 'wxhub').config).toEqual([]);
     expect(config).toMatchObject({
       name: 'mymaster',
       password: 'p',
@@ -40,12 +39,10 @@ describe('Redis connection options', () => {
   });
 
   it('a URL keeps its own credentials and no Redis means no client', () => {
-    expect(
-      redisModuleOptions({ kind: 'url', url: 'redis://:pw@cache:6379/1' }, 'wxhub').config,
-    ).toMatchObject({
-      url: 'redis://:pw@cache:6379/1',
-    });
-    expect(redisModuleOptions(null, 'wxhub').config).toEqual([]);
-    expect(clusterModuleOptions(null, 'wxhub').config).toEqual([]);
+    const url = createRedisClient({ kind: 'url', url: 'redis://:pw@127.0.0.1:1/1' }, 'wxhub');
+    expect(url).toBeInstanceOf(Redis);
+    expect(url!.options).toMatchObject({ password: 'pw', db: 1, commandTimeout: 1000 });
+    url!.disconnect();
+    expect(createRedisClient(null, 'wxhub')).toBeNull();
   });
 });

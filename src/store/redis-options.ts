@@ -1,65 +1,61 @@
 import { Logger } from '@nestjs/common';
-import type { ClusterModuleOptions, RedisModuleOptions } from '@liaoliaots/nestjs-redis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisClient } from './redis.constants';
 import { checkedRedisUrl } from './redis-url';
 
 const COMMAND_TIMEOUT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 3000;
 
 /**
- * nestjs-redis options for one of wxhub's connections. A paused or unreachable Redis must not hang the hot paths:
- * commands fail after a second and callers fall back (the token plane serves its in-process copy).
+ * The ioredis client of one of wxhub's connections (`Redis` for a URL or Sentinel, `Cluster` for Redis Cluster),
+ * or null when no Redis is configured. Warnings about the connection are logged at most every 10 s.
  */
-export function redisModuleOptions(
+export function createRedisClient(
   redis: RedisConnection | null | undefined,
   namespace: string,
-): RedisModuleOptions {
-  if (!redis || redis.kind === 'cluster') return { config: [] };
-  const logger = new Logger('Redis');
+): RedisClient | null {
+  if (!redis) return null;
   let lastLogged = 0;
-  const common = {
-    namespace,
+  const logger = new Logger('Redis');
+  const warn = (what: string) => (error: Error) => {
+    if (Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    logger.warn(`${what} (${namespace}): ${error.message}`);
+  };
+  if (redis.kind === 'cluster') {
+    const { nodes, options } = clusterClientOptions(redis);
+    return new Cluster(nodes, options).on('error', warn('Redis cluster connection problem'));
+  }
+  const client =
+    redis.kind === 'url'
+      ? new Redis(checkedRedisUrl(redis.url), redisClientOptions(redis))
+      : new Redis(redisClientOptions(redis));
+  return client.on('error', warn('Redis connection problem'));
+}
+
+/**
+ * ioredis options for a REDIS_URL or Sentinel connection. A paused or unreachable Redis must not hang the hot
+ * paths: commands fail after a second and callers fall back (the token plane serves its in-process copy).
+ */
+export function redisClientOptions(redis: Exclude<RedisConnection, { kind: 'cluster' }>): RedisOptions {
+  return {
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
-    onClientCreated: (client: { on(event: 'error', listener: (error: Error) => void): unknown }) => {
-      client.on('error', (error: Error) => {
-        if (Date.now() - lastLogged < 10_000) return;
-        lastLogged = Date.now();
-        logger.warn(`Redis connection problem (${namespace}): ${error.message}`);
-      });
-    },
-  };
-  return {
-    readyLog: false,
-    errorLog: false,
-    closeClient: false,
-    config:
-      redis.kind === 'url'
-        ? { ...common, url: checkedRedisUrl(redis.url) }
-        : {
-            ...common,
-            ...sentinelOptions(redis),
-          },
+    ...(redis.kind === 'sentinel' ? sentinelOptions(redis) : {}),
   };
 }
 
-/** nestjs-redis ClusterModule options for a Redis Cluster connection; `config: []` in the other modes. */
-export function clusterModuleOptions(
-  redis: RedisConnection | null | undefined,
-  namespace: string,
-): ClusterModuleOptions {
-  if (redis?.kind !== 'cluster') return { config: [] };
-  const logger = new Logger('Redis');
-  let lastLogged = 0;
+/** ioredis Cluster nodes and options for a Redis Cluster connection. */
+export function clusterClientOptions(redis: Extract<RedisConnection, { kind: 'cluster' }>): {
+  nodes: { host: string; port: number }[];
+  options: ClusterOptions;
+} {
   return {
-    readyLog: false,
-    errorLog: false,
-    closeClient: false,
-    config: {
-      namespace,
-      nodes: redis.nodes,
+    nodes: redis.nodes,
+    options: {
       redisOptions: {
         commandTimeout: COMMAND_TIMEOUT_MS,
         connectTimeout: CONNECT_TIMEOUT_MS,
@@ -78,13 +74,6 @@ export function clusterModuleOptions(
       maxRedirections: 6,
       slotsRefreshTimeout: 2000,
       clusterRetryStrategy: (times: number) => Math.min(times * 200, 2000),
-      onClientCreated: (client) => {
-        client.on('error', (error: Error) => {
-          if (Date.now() - lastLogged < 10_000) return;
-          lastLogged = Date.now();
-          logger.warn(`Redis cluster connection problem (${namespace}): ${error.message}`);
-        });
-      },
     },
   };
 }
@@ -101,7 +90,7 @@ function auth(redis: { username?: string; password?: string; tls?: boolean }): {
   };
 }
 
-function sentinelOptions(redis: Extract<RedisConnection, { kind: 'sentinel' }>): object {
+function sentinelOptions(redis: Extract<RedisConnection, { kind: 'sentinel' }>): RedisOptions {
   return {
     sentinels: redis.sentinels,
     name: redis.name,

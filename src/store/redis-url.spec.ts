@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { redisModuleOptions } from './redis-options';
+import { createRedisClient } from './redis-options';
 import { parseRedisUrl, redisPasswords, type RedisUrl, redisUrlProblems, RedisUrlError } from './redis-url';
 
 const PASSWORD = 'S3cret#with/odd?chars';
@@ -111,14 +111,15 @@ describe('redisPasswords', () => {
 });
 
 describe('a Redis URL given in code (a host module)', () => {
-  it('is refused when building the module options, with the same message', () => {
-    expect(() => redisModuleOptions({ kind: 'url', url: 'redis://:pa#ss@cache:6379/0' }, 'wxhub')).toThrow(
+  it('is refused when the client is made, with the same message', () => {
+    expect(() => createRedisClient({ kind: 'url', url: 'redis://:pa#ss@cache:6379/0' }, 'wxhub')).toThrow(
       /^redis\.url: the password \(or user name\) contains '#', '\/' or '\?' unescaped/,
     );
-    expect(
-      redisModuleOptions({ kind: 'url', url: 'redis://:pa%23ss@cache:6379/0' }, 'wxhub').config,
-    ).toMatchObject({
-      url: 'redis://:pa%23ss@cache:6379/0',
-    });
+    const client = createRedisClient({ kind: 'url', url: 'redis://:pa%23ss@127.0.0.1:1/0' }, 'wxhub') as Redis;
+    try {
+      expect(client.options.password).toBe('pa#ss');
+    } finally {
+      client.disconnect();
+    }
   });
 });

@@ -87,7 +87,7 @@ export class CredentialCoordinator implements OnModuleDestroy {
   }
 
   // NOTE: onModuleDestroy is the first shutdown hook, before the HTTP server closes (dispose) and before
-  // nestjs-redis quits its clients (onApplicationShutdown), so the release still reaches Redis.
+  // RedisConnectionModule quits its clients in onApplicationShutdown, so the release still reaches Redis.
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     this.unsubscribe();
