@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 import { clusterModuleOptions, redisModuleOptions } from './redis-options';
 import { isCluster, type RedisClient } from './redis.constants';
 

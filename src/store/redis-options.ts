@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ClusterModuleOptions, RedisModuleOptions } from '@liaoliaots/nestjs-redis';
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 
 const COMMAND_TIMEOUT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 3000;
