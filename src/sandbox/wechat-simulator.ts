@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { chinaDay } from '../common/time';
-import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './simulator-business-api';
+import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './business/business-api';
+import type { BusinessRoute, SimulatorHandle } from './business/business-contract';
+
+// NOTE: the business-route types are part of SimulatorOptions; their users import them from here
+export type {
+  BusinessHandler,
+  BusinessRequest,
+  BusinessResult,
+  BusinessRoute,
+} from './business/business-contract';
 
 /** An Official Account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
 export interface SimulatorApp {
@@ -116,32 +125,6 @@ export const SIMULATOR_PATHS = {
   customSend: '/cgi-bin/message/custom/send',
 } as const;
 
-/** A request to a business endpoint, as its handler sees it: the access_token has been checked already. */
-export interface BusinessRequest {
-  /** The app owning the access_token. */
-  appId: string;
-  method: string;
-  path: string;
-  query: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-  /** The raw body (multipart uploads stay bytes). */
-  body: Buffer;
-  /** The body parsed as a JSON object, or null when it is not one. */
-  json(): Record<string, unknown> | null;
-}
-
-/** JSON to send, or bytes (media downloads). */
-export type BusinessResult = object | { binary: Buffer; contentType: string; headers?: Record<string, string> };
-
-export type BusinessHandler = (request: BusinessRequest, simulator: WechatSimulator) => BusinessResult | Promise<BusinessResult>;
-
-/** A business endpoint: `GET|POST path?access_token=…` answering 41001/40001/42001 for missing or dead tokens. */
-export interface BusinessRoute {
-  method: 'GET' | 'POST';
-  path: string;
-  handler: BusinessHandler;
-}
-
 /** What a business endpoint received, for tests to assert on. */
 export interface RecordedRequest {
   method: string;
@@ -248,7 +231,7 @@ type AppCounter = Exclude<keyof SimulatorAppStats, 'tokensIssued'>;
  * token-checking business endpoints) with scaled timing, fault injection and an HTTP control surface under
  * `/sandbox/`. Plain Fastify, so it runs without Nest, in tests or as `dist/sandbox/main.js`.
  */
-export class WechatSimulator {
+export class WechatSimulator implements SimulatorHandle {
   /** The underlying Fastify instance (routes are registered; call {@link listen} or `server.inject`). */
   readonly server: FastifyInstance;
 
@@ -267,16 +250,23 @@ export class WechatSimulator {
   private pruneAt = PRUNE_THRESHOLD;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
+  /** Paths served with a basic access_token: the core's and the business routes'. */
+  private readonly businessPaths: Set<string>;
 
   constructor(options: SimulatorOptions = {}) {
     this.now = options.now ?? Date.now;
     this.timing = validateTiming({ ...DEFAULT_TIMING, ...definedOnly(options) });
     for (const app of options.apps ?? []) this.addApp(app);
+    const businessRoutes = options.businessRoutes ?? WECHAT_BUSINESS_API;
+    this.businessPaths = new Set([
+      SIMULATOR_PATHS.callbackIp,
+      SIMULATOR_PATHS.apiDomainIp,
+      SIMULATOR_PATHS.customSend,
+      ...businessRoutes.map((route) => route.path),
+    ]);
     this.server = Fastify({ logger: false, forceCloseConnections: true });
     this.server.register(async (scope) => this.registerWechatRoutes(scope));
-    this.server.register(async (scope) =>
-      this.registerBusinessRoutes(scope, options.businessRoutes ?? WECHAT_BUSINESS_API),
-    );
+    this.server.register(async (scope) => this.registerBusinessRoutes(scope, businessRoutes));
     this.server.register(async (scope) => (options.routes ?? registerSandboxPlatformRoutes)(scope, this));
     this.server.register(async (scope) => this.registerControlRoutes(scope));
   }
@@ -317,10 +307,11 @@ export class WechatSimulator {
     return structuredClone({ ...this.counters, faultsActive: this.faults.length });
   }
 
-  /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
   /** Requests the business endpoints received (optionally of one path), oldest first. */
   requests(path?: string): RecordedRequest[] {
-    return this.recordedRequests.filter((r) => path === undefined || r.path === path).map((r) => structuredClone(r));
+    return this.recordedRequests
+      .filter((r) => path === undefined || r.path === path)
+      .map((r) => structuredClone(r));
   }
 
   /** A WeChat-shaped error with a fresh `rid`, for business handlers. */
@@ -333,6 +324,7 @@ export class WechatSimulator {
     return this.recordedCustomMessages.map((m) => ({ ...m, body: structuredClone(m.body) }));
   }
 
+  /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
   reset(): void {
     this.recordedCustomMessages = [];
     this.recordedRequests = [];
@@ -362,6 +354,32 @@ export class WechatSimulator {
    */
   issuedTokens(): string[] {
     return [...this.tokens.keys()];
+  }
+
+  /** `expires_in` of a token issued now, in seconds. */
+  tokenLifetimeSeconds(): number {
+    return this.timing.tokenLifetimeSeconds;
+  }
+
+  /** `/cgi-bin/token` and `/cgi-bin/stable_token` calls of `appId` counted so far. */
+  tokenCalls(appId: string): { token: number; stableToken: number } {
+    const stats = this.counters.byApp[appId];
+    return { token: stats?.token ?? 0, stableToken: stats?.stableToken ?? 0 };
+  }
+
+  /** When each customer-service message of `appId` was accepted (milliseconds), oldest first. */
+  customMessageTimes(appId: string): number[] {
+    return this.recordedCustomMessages.filter((m) => m.appId === appId).map((m) => m.receivedAt);
+  }
+
+  /** When each request of `appId` to business `path` was received (milliseconds), oldest first. */
+  requestTimes(appId: string, path: string): number[] {
+    return this.recordedRequests.filter((r) => r.appId === appId && r.path === path).map((r) => r.receivedAt);
+  }
+
+  /** Whether `path` is served with a basic access_token (the core's business paths and the business routes). */
+  serves(path: string): boolean {
+    return this.businessPaths.has(path);
   }
 
   /** Whether `appId` is a registered app. */
@@ -479,8 +497,10 @@ export class WechatSimulator {
 
   private async registerBusinessRoutes(scope: FastifyInstance, routes: BusinessRoute[]): Promise<void> {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 }, (_request, body, done) =>
-      done(null, body),
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 },
+      (_request, body, done) => done(null, body),
     );
     for (const route of routes) {
       scope.route({
@@ -498,23 +518,42 @@ export class WechatSimulator {
           if ('errcode' in denied) return reply.send(denied);
           const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           let parsed: Record<string, unknown> | null | undefined;
-          const json = (): Record<string, unknown> | null => (parsed ??= parseJsonObject(body.toString('utf8')) ?? null);
+          const json = (): Record<string, unknown> | null =>
+            (parsed ??= parseJsonObject(body.toString('utf8')) ?? null);
           const contentType = String(request.headers['content-type'] ?? '');
           this.recordedRequests.push({
             method: request.method,
             path: route.path,
             appId: appId as string,
             query: { ...query, access_token: '<checked>' },
-            body: contentType.includes('json') || (body.length > 0 && body[0] === 0x7b) ? json() : { bytes: body.length, contentType },
+            body:
+              contentType.includes('json') || (body.length > 0 && body[0] === 0x7b)
+                ? json()
+                : { bytes: body.length, contentType },
             receivedAt: this.now(),
           });
           const result = await route.handler(
-            { appId: appId as string, method: request.method, path: route.path, query, headers: request.headers, body, json },
+            {
+              appId: appId as string,
+              method: request.method,
+              path: route.path,
+              query,
+              headers: request.headers,
+              body,
+              json,
+            },
             this,
           );
           if ('binary' in result && Buffer.isBuffer(result.binary)) {
-            const binary = result as { binary: Buffer; contentType: string; headers?: Record<string, string> };
-            return reply.headers(binary.headers ?? {}).type(binary.contentType).send(binary.binary);
+            const binary = result as {
+              binary: Buffer;
+              contentType: string;
+              headers?: Record<string, string>;
+            };
+            return reply
+              .headers(binary.headers ?? {})
+              .type(binary.contentType)
+              .send(binary.binary);
           }
           return reply.send(result);
         },
@@ -534,7 +573,9 @@ export class WechatSimulator {
 
     scope.get('/sandbox/stats', async () => this.stats());
     scope.get('/sandbox/custom-messages', async () => this.customMessages());
-    scope.get<{ Querystring: { path?: string } }>('/sandbox/requests', async (request) => this.requests(request.query.path));
+    scope.get<{ Querystring: { path?: string } }>('/sandbox/requests', async (request) =>
+      this.requests(request.query.path),
+    );
     scope.post('/sandbox/reset', async () => {
       this.reset();
       return { ok: true };
