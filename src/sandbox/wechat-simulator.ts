@@ -1,39 +1,55 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { chinaDay } from '../common/time';
 import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './business/business-api';
 import type { BusinessRoute, SimulatorHandle } from './business/business-contract';
+import { registerControlRoutes, type SimulatorControl } from './simulator/control-routes';
+import {
+  DEFAULT_TIMING,
+  definedOnly,
+  isNonEmptyString,
+  parseJsonObject,
+  queryOf,
+  SimulatorInputError,
+  SimulatorNotFoundError,
+  stringParam,
+  validateFault,
+  validateTiming,
+} from './simulator/simulator-input';
+import type {
+  RecordedCustomMessage,
+  RecordedRequest,
+  SimulatorApp,
+  SimulatorAppStats,
+  SimulatorFault,
+  SimulatorStats,
+  SimulatorTiming,
+  TokenEndpoint,
+  TokenGrant,
+  TokenState,
+} from './simulator/simulator-types';
 
-// NOTE: the business-route types are part of SimulatorOptions; their users import them from here
+// NOTE: the simulator's public types live beside it (simulator/, business/); its users import them from here
 export type {
   BusinessHandler,
   BusinessRequest,
   BusinessResult,
   BusinessRoute,
 } from './business/business-contract';
-
-/** An Official Account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
-export interface SimulatorApp {
-  appId: string;
-  appSecret: string;
-}
-
-/** Timing and limits; every field can be changed at runtime with {@link WechatSimulator.configure}. */
-export interface SimulatorTiming {
-  /** `expires_in` of a freshly issued token, in seconds. Default 7200. */
-  tokenLifetimeSeconds?: number;
-  /**
-   * Default 300. A legacy token stays valid this long after the next `/cgi-bin/token` call; a stable token is
-   * rotated by a normal-mode call only once it has this much or less left.
-   */
-  overlapSeconds?: number;
-  /** Force refreshes closer together than this do not refresh. Default 30. */
-  forceMinIntervalSeconds?: number;
-  /** Force-refresh calls per app per day (Beijing time) before 45009. Default 20. */
-  forceDailyLimit?: number;
-  /** Successful `/cgi-bin/token` calls per app per day (Beijing time) before 45009. Default 2000. */
-  legacyDailyQuota?: number;
-}
+export { SimulatorInputError, SimulatorNotFoundError } from './simulator/simulator-input';
+export type {
+  RecordedCustomMessage,
+  RecordedRequest,
+  SimulatorApp,
+  SimulatorAppStats,
+  SimulatorFault,
+  SimulatorFaultKind,
+  SimulatorStats,
+  SimulatorTiming,
+  TokenEndpoint,
+  TokenGrant,
+  TokenState,
+} from './simulator/simulator-types';
 
 /** Construction options of {@link WechatSimulator}. */
 export interface SimulatorOptions extends SimulatorTiming {
@@ -52,70 +68,6 @@ export interface SimulatorOptions extends SimulatorTiming {
   now?: () => number;
 }
 
-/** A misbehaviour the simulator applies to matching WeChat requests instead of (or before) answering them. */
-export interface SimulatorFault {
-  /**
-   * `busy`: errcode -1; `http500`: HTTP 500 with a text body; `hang`: never answer; `latency`: wait
-   * `latencyMs`, then answer normally; `errcode`: answer with `errcode` / `errmsg`.
-   */
-  kind: SimulatorFaultKind;
-  /** WeChat paths it applies to; default every `/cgi-bin/*` path. */
-  paths?: string[];
-  /** Only requests for this app (its `appid`, or the app owning the `access_token`). */
-  appId?: string;
-  latencyMs?: number;
-  errcode?: number;
-  errmsg?: string;
-  /** Apply to the next N matching requests only; default: until cleared. */
-  times?: number;
-}
-
-export type SimulatorFaultKind = 'busy' | 'http500' | 'hang' | 'latency' | 'errcode';
-
-/** `invalid` covers unknown tokens, tokens of another app, and tokens killed by a force refresh or revocation. */
-export type TokenState = 'valid' | 'expired' | 'invalid';
-
-export type TokenEndpoint = 'stable' | 'legacy';
-
-/** Per-app request counters. `stableToken` counts every stable_token call, `stableTokenForce` the forced subset. */
-export interface SimulatorAppStats {
-  token: number;
-  stableToken: number;
-  stableTokenForce: number;
-  business: number;
-  /** Tokens handed to callers of the WeChat routes (a stable token returned again is not counted twice). */
-  tokensIssued: number;
-}
-
-/** Counters since construction or the last {@link WechatSimulator.reset}. Foreign refreshes are not counted. */
-export interface SimulatorStats {
-  /** Requests received per WeChat path, including rejected and faulted ones. */
-  calls: Record<string, number>;
-  /** stable_token requests with `force_refresh: true`, including rejected and faulted ones. */
-  forceCalls: number;
-  byApp: Record<string, SimulatorAppStats>;
-  faultsActive: number;
-}
-
-/** A control input (option, app, fault) is malformed. `field` names the offending field. */
-export class SimulatorInputError extends Error {
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-    this.name = 'SimulatorInputError';
-  }
-}
-
-/** A control call named an app or token the simulator does not know. */
-export class SimulatorNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SimulatorNotFoundError';
-  }
-}
-
 /** The WeChat paths the simulator serves. */
 export const SIMULATOR_PATHS = {
   token: '/cgi-bin/token',
@@ -124,24 +76,6 @@ export const SIMULATOR_PATHS = {
   apiDomainIp: '/cgi-bin/get_api_domain_ip',
   customSend: '/cgi-bin/message/custom/send',
 } as const;
-
-/** What a business endpoint received, for tests to assert on. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  appId: string;
-  query: Record<string, unknown>;
-  /** JSON bodies parsed; other bodies as their byte length and content type. */
-  body: unknown;
-  receivedAt: number;
-}
-
-/** A customer-service message the simulator accepted (what the user would have received). */
-export interface RecordedCustomMessage {
-  appId: string;
-  receivedAt: number;
-  body: Record<string, unknown>;
-}
 
 const CUSTOM_MESSAGE_TYPES = new Set([
   'text',
@@ -156,14 +90,6 @@ const CUSTOM_MESSAGE_TYPES = new Set([
   'wxcard',
   'miniprogrampage',
 ]);
-
-const DEFAULT_TIMING: Required<SimulatorTiming> = {
-  tokenLifetimeSeconds: 7200,
-  overlapSeconds: 300,
-  forceMinIntervalSeconds: 30,
-  forceDailyLimit: 20,
-  legacyDailyQuota: 2000,
-};
 
 const CALLBACK_IPS = ['101.226.103.0/25', '101.226.233.128/25', '58.247.206.128/25', '182.254.86.128/25'];
 const API_DOMAIN_IPS = ['101.89.47.18', '101.91.34.103', '180.101.50.208', '183.3.234.85'];
@@ -191,12 +117,6 @@ const PRUNE_THRESHOLD = 10_000;
 interface WechatError {
   errcode: number;
   errmsg: string;
-}
-
-/** A successful token answer, as WeChat sends it. */
-export interface TokenGrant {
-  access_token: string;
-  expires_in: number;
 }
 
 interface TokenRecord {
@@ -231,7 +151,7 @@ type AppCounter = Exclude<keyof SimulatorAppStats, 'tokensIssued'>;
  * token-checking business endpoints) with scaled timing, fault injection and an HTTP control surface under
  * `/sandbox/`. Plain Fastify, so it runs without Nest, in tests or as `dist/sandbox/main.js`.
  */
-export class WechatSimulator implements SimulatorHandle {
+export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   /** The underlying Fastify instance (routes are registered; call {@link listen} or `server.inject`). */
   readonly server: FastifyInstance;
 
@@ -268,7 +188,7 @@ export class WechatSimulator implements SimulatorHandle {
     this.server.register(async (scope) => this.registerWechatRoutes(scope));
     this.server.register(async (scope) => this.registerBusinessRoutes(scope, businessRoutes));
     this.server.register(async (scope) => (options.routes ?? registerSandboxPlatformRoutes)(scope, this));
-    this.server.register(async (scope) => this.registerControlRoutes(scope));
+    this.server.register(async (scope) => registerControlRoutes(scope, this));
   }
 
   /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:40123`. Port 0 picks a free port. */
@@ -561,77 +481,6 @@ export class WechatSimulator implements SimulatorHandle {
     }
   }
 
-  private async registerControlRoutes(scope: FastifyInstance): Promise<void> {
-    scope.setErrorHandler(async (error, _request, reply) => {
-      if (error instanceof SimulatorInputError) return reply.code(400).send({ error: error.message });
-      if (error instanceof SimulatorNotFoundError) return reply.code(404).send({ error: error.message });
-      const statusCode = httpStatusOf(error);
-      return reply
-        .code(statusCode)
-        .send({ error: statusCode < 500 ? errorMessage(error) : 'internal error' });
-    });
-
-    scope.get('/sandbox/stats', async () => this.stats());
-    scope.get('/sandbox/custom-messages', async () => this.customMessages());
-    scope.get<{ Querystring: { path?: string } }>('/sandbox/requests', async (request) =>
-      this.requests(request.query.path),
-    );
-    scope.post('/sandbox/reset', async () => {
-      this.reset();
-      return { ok: true };
-    });
-    scope.post('/sandbox/apps', async (request) => {
-      const { appId, appSecret } = objectBody(request.body);
-      this.addApp({ appId, appSecret } as SimulatorApp);
-      return { ok: true, appId };
-    });
-    scope.get('/sandbox/config', async () => ({ ...this.timing }));
-    scope.post('/sandbox/config', async (request) => {
-      const body = objectBody(request.body);
-      const timing: SimulatorTiming = {};
-      for (const key of Object.keys(DEFAULT_TIMING) as (keyof SimulatorTiming)[]) {
-        const value = body[key];
-        if (value === undefined) continue;
-        if (typeof value !== 'number') throw new SimulatorInputError(key, 'must be a number');
-        timing[key] = value;
-      }
-      const unknown = Object.keys(body).filter((key) => !(key in DEFAULT_TIMING));
-      if (unknown.length > 0) throw new SimulatorInputError(unknown.join(', '), 'unknown option');
-      return this.configure(timing);
-    });
-    scope.post('/sandbox/faults', async (request) => ({
-      id: this.injectFault(objectBody(request.body) as unknown as SimulatorFault),
-    }));
-    scope.delete('/sandbox/faults', async () => {
-      this.clearFaults();
-      return { ok: true };
-    });
-    scope.get('/sandbox/tokens/issued', async () => ({ tokens: this.issuedTokens() }));
-    scope.get('/sandbox/tokens/check', async (request) => {
-      const query = queryOf(request);
-      const appId = stringParam(query.appid);
-      const token = stringParam(query.access_token);
-      if (appId === undefined) throw new SimulatorInputError('appid', 'is required');
-      if (token === undefined) throw new SimulatorInputError('access_token', 'is required');
-      return { state: this.checkToken(appId, token) };
-    });
-    scope.post<{ Params: { appId: string } }>('/sandbox/apps/:appId/foreign-refresh', async (request) => {
-      const endpoint = objectBody(request.body).endpoint;
-      if (endpoint !== 'stable' && endpoint !== 'legacy') {
-        throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
-      }
-      return this.foreignRefresh(request.params.appId, endpoint);
-    });
-    scope.post<{ Params: { appId: string } }>('/sandbox/apps/:appId/revoke', async (request) => {
-      const body = objectBody(request.body);
-      const token = body.access_token;
-      if (!isNonEmptyString(token))
-        throw new SimulatorInputError('access_token', 'must be a non-empty string');
-      this.revoke(request.params.appId, token, { stillIssued: body.still_issued === true });
-      return { ok: true };
-    });
-  }
-
   private async respond(
     reply: FastifyReply,
     path: string,
@@ -849,101 +698,4 @@ function emptyAppStats(): SimulatorAppStats {
 
 function secondsLeft(record: TokenRecord, now: number): number {
   return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
-}
-
-function definedOnly(timing: SimulatorTiming): SimulatorTiming {
-  const result: SimulatorTiming = {};
-  for (const key of Object.keys(DEFAULT_TIMING) as (keyof SimulatorTiming)[]) {
-    if (timing[key] !== undefined) result[key] = timing[key];
-  }
-  return result;
-}
-
-function validateTiming(timing: Required<SimulatorTiming>): Required<SimulatorTiming> {
-  const finite = (key: keyof SimulatorTiming, positive: boolean): void => {
-    const value = timing[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
-      throw new SimulatorInputError(key, `must be a ${positive ? 'positive' : 'non-negative'} number`);
-    }
-  };
-  const count = (key: keyof SimulatorTiming): void => {
-    if (!Number.isSafeInteger(timing[key]) || timing[key] < 0) {
-      throw new SimulatorInputError(key, 'must be a non-negative integer');
-    }
-  };
-  finite('tokenLifetimeSeconds', true);
-  finite('overlapSeconds', false);
-  finite('forceMinIntervalSeconds', false);
-  count('forceDailyLimit');
-  count('legacyDailyQuota');
-  return timing;
-}
-
-function validateFault(fault: SimulatorFault): void {
-  const kinds: readonly SimulatorFaultKind[] = ['busy', 'http500', 'hang', 'latency', 'errcode'];
-  if (typeof fault !== 'object' || fault === null)
-    throw new SimulatorInputError('fault', 'must be an object');
-  if (!kinds.includes(fault.kind))
-    throw new SimulatorInputError('kind', `must be one of ${kinds.join(', ')}`);
-  if (fault.paths !== undefined && !(Array.isArray(fault.paths) && fault.paths.every(isNonEmptyString))) {
-    throw new SimulatorInputError('paths', 'must be an array of paths');
-  }
-  if (fault.appId !== undefined && !isNonEmptyString(fault.appId)) {
-    throw new SimulatorInputError('appId', 'must be a non-empty string');
-  }
-  if (fault.times !== undefined && !(Number.isSafeInteger(fault.times) && fault.times > 0)) {
-    throw new SimulatorInputError('times', 'must be a positive integer');
-  }
-  if (fault.kind === 'latency' && !(typeof fault.latencyMs === 'number' && fault.latencyMs >= 0)) {
-    throw new SimulatorInputError('latencyMs', 'must be a non-negative number for a latency fault');
-  }
-  if (fault.kind === 'errcode' && !Number.isSafeInteger(fault.errcode)) {
-    throw new SimulatorInputError('errcode', 'must be an integer for an errcode fault');
-  }
-  if (fault.errmsg !== undefined && typeof fault.errmsg !== 'string') {
-    throw new SimulatorInputError('errmsg', 'must be a string');
-  }
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-/** The first value of a query or body field, if it is a non-empty string. */
-function stringParam(value: unknown): string | undefined {
-  const first = Array.isArray(value) ? (value as unknown[])[0] : value;
-  return isNonEmptyString(first) ? first : undefined;
-}
-
-function queryOf(request: FastifyRequest): Params {
-  return (request.query ?? {}) as Params;
-}
-
-function parseJsonObject(body: unknown): Params | undefined {
-  if (typeof body !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return isPlainObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function objectBody(body: unknown): Params {
-  if (body === undefined || body === null) return {};
-  if (!isPlainObject(body)) throw new SimulatorInputError('body', 'must be a JSON object');
-  return body;
-}
-
-function isPlainObject(value: unknown): value is Params {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function httpStatusOf(error: unknown): number {
-  const status = (error as { statusCode?: unknown } | null | undefined)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : 'bad request';
 }
