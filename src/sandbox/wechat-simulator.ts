@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { chinaDay } from '../common/time';
 import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './business/business-api';
 import type { BusinessRoute, SimulatorHandle } from './business/business-contract';
 import { registerControlRoutes, type SimulatorControl } from './simulator/control-routes';
+import { TokenBook, type Issued } from './simulator/token-book';
+import { ERR, isErrorCode, type WechatErrorCode } from './simulator/wechat-errors';
 import {
   DEFAULT_TIMING,
   definedOnly,
@@ -94,47 +95,9 @@ const CUSTOM_MESSAGE_TYPES = new Set([
 const CALLBACK_IPS = ['101.226.103.0/25', '101.226.233.128/25', '58.247.206.128/25', '182.254.86.128/25'];
 const API_DOMAIN_IPS = ['101.89.47.18', '101.91.34.103', '180.101.50.208', '183.3.234.85'];
 
-const ERR = {
-  busy: [-1, 'system error'],
-  invalidCredential: [40001, 'invalid credential, access_token is invalid or not latest'],
-  invalidGrantType: [40002, 'invalid grant_type'],
-  invalidAppId: [40013, 'invalid appid'],
-  invalidSecret: [40125, 'invalid appsecret'],
-  tokenMissing: [41001, 'access_token missing'],
-  appIdMissing: [41002, 'appid missing'],
-  secretMissing: [41004, 'appsecret missing'],
-  tokenExpired: [42001, 'access_token expired'],
-  requirePost: [43002, 'require POST method'],
-  dailyLimit: [45009, 'reach max api daily quota limit'],
-  dataFormat: [47001, 'data format error'],
-} as const satisfies Record<string, readonly [number, string]>;
-
-/** Dead tokens are forgotten this long after they died, so a long-running sandbox does not grow without bound. */
-const TOKEN_RETENTION_MS = 86_400_000;
-/** The first prune runs at this many remembered tokens; later ones when the map has doubled since the last. */
-const PRUNE_THRESHOLD = 10_000;
-
 interface WechatError {
   errcode: number;
   errmsg: string;
-}
-
-interface TokenRecord {
-  appId: string;
-  kind: TokenEndpoint;
-  expiresAt: number;
-  killedAt?: number;
-  /** Dead, yet still handed out by normal-mode stable_token calls (a platform inconsistency). */
-  issuedWhileDead?: boolean;
-}
-
-interface AppState {
-  day: string;
-  legacyUsed: number;
-  forceUsed: number;
-  lastForceAt?: number;
-  currentLegacy?: string;
-  currentStable?: string;
 }
 
 interface ActiveFault {
@@ -143,13 +106,15 @@ interface ActiveFault {
   remaining?: number;
 }
 
-type Params = Record<string, unknown>;
 type AppCounter = Exclude<keyof SimulatorAppStats, 'tokensIssued'>;
 
 /**
- * A faithful stand-in for the token-related parts of the WeChat API (classic and stable tokens, two
- * token-checking business endpoints) with scaled timing, fault injection and an HTTP control surface under
+ * A faithful stand-in for the WeChat API with scaled timing, fault injection and an HTTP control surface under
  * `/sandbox/`. Plain Fastify, so it runs without Nest, in tests or as `dist/sandbox/main.js`.
+ *
+ * This class is the core: the token endpoints (semantics in simulator/token-book.ts), and around every business
+ * route the shared pieces — the access_token check, fault injection, counting and recording. The business areas
+ * live in business/ (listed in business-api.ts), the control routes in simulator/control-routes.ts.
  */
 export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   /** The underlying Fastify instance (routes are registered; call {@link listen} or `server.inject`). */
@@ -159,15 +124,11 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   readonly now: () => number;
   private timing: Required<SimulatorTiming>;
   private readonly apps = new Map<string, string>();
-  private readonly appStates = new Map<string, AppState>();
-  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly tokens: TokenBook;
   private faults: ActiveFault[] = [];
   private recordedCustomMessages: RecordedCustomMessage[] = [];
   private recordedRequests: RecordedRequest[] = [];
   private faultSeq = 0;
-  // NOTE: with more apps than PRUNE_THRESHOLD the live tokens alone exceed it; pruning at a fixed size would scan
-  // every token on every mint (quadratic at 10,000 apps), so the next prune waits until the map has doubled.
-  private pruneAt = PRUNE_THRESHOLD;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
   /** Paths served with a basic access_token: the core's and the business routes'. */
@@ -176,6 +137,11 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   constructor(options: SimulatorOptions = {}) {
     this.now = options.now ?? Date.now;
     this.timing = validateTiming({ ...DEFAULT_TIMING, ...definedOnly(options) });
+    this.tokens = new TokenBook(
+      this.now,
+      () => this.timing,
+      (appId) => this.apps.get(appId),
+    );
     for (const app of options.apps ?? []) this.addApp(app);
     const businessRoutes = options.businessRoutes ?? WECHAT_BUSINESS_API;
     this.businessPaths = new Set([
@@ -249,7 +215,6 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     this.recordedCustomMessages = [];
     this.recordedRequests = [];
     this.tokens.clear();
-    this.appStates.clear();
     this.faults = [];
     this.counters = emptyStats();
     for (const appId of this.apps.keys()) this.counters.byApp[appId] = emptyAppStats();
@@ -273,7 +238,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
    * tokens are forgotten a day after they died), for tests that prove no token reached a log.
    */
   issuedTokens(): string[] {
-    return [...this.tokens.keys()];
+    return this.tokens.issued();
   }
 
   /** `expires_in` of a token issued now, in seconds. */
@@ -314,9 +279,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
 
   /** What a business endpoint would currently make of `token` used for `appId` (`invalid` if another app owns it). */
   checkToken(appId: string, token: string): TokenState {
-    const record = this.tokens.get(token);
-    if (!record || record.appId !== appId) return 'invalid';
-    return this.stateOf(record);
+    return this.tokens.check(appId, token);
   }
 
   /**
@@ -326,11 +289,10 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
    */
   foreignRefresh(appId: string, endpoint: TokenEndpoint): TokenGrant {
     if (!this.apps.has(appId)) throw new SimulatorNotFoundError(`unknown app ${appId}`);
-    if (endpoint === 'legacy') return this.rotateLegacy(appId);
-    if (endpoint !== 'stable') throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
-    const state = this.appState(appId);
-    this.kill(state.currentStable);
-    return this.issueStable(appId);
+    if (endpoint !== 'stable' && endpoint !== 'legacy') {
+      throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
+    }
+    return this.tokens.foreignRefresh(appId, endpoint);
   }
 
   /**
@@ -338,10 +300,9 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
    * stable_token calls keep handing it out (only a force refresh replaces it), as WeChat occasionally does.
    */
   revoke(appId: string, token: string, options: { stillIssued?: boolean } = {}): void {
-    const record = this.tokens.get(token);
-    if (!record || record.appId !== appId) throw new SimulatorNotFoundError(`no such token for app ${appId}`);
-    this.kill(token);
-    if (options.stillIssued) record.issuedWhileDead = true;
+    if (!this.tokens.revoke(appId, token, options.stillIssued === true)) {
+      throw new SimulatorNotFoundError(`no such token for app ${appId}`);
+    }
   }
 
   private async registerWechatRoutes(scope: FastifyInstance): Promise<void> {
@@ -353,7 +314,9 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
       const query = queryOf(request);
       const appId = stringParam(query.appid);
       this.count(SIMULATOR_PATHS.token, appId, 'token');
-      return this.respond(reply, SIMULATOR_PATHS.token, appId, () => this.handleToken(query));
+      return this.respond(reply, SIMULATOR_PATHS.token, appId, () =>
+        this.answerToken(this.tokens.legacy(query)),
+      );
     });
 
     scope.get(SIMULATOR_PATHS.stableToken, async (request, reply) => {
@@ -374,13 +337,13 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
         ...(force ? ['stableTokenForce' as const] : []),
       );
       return this.respond(reply, SIMULATOR_PATHS.stableToken, appId, () =>
-        body ? this.handleStableToken(body) : this.error(ERR.dataFormat),
+        body ? this.answerToken(this.tokens.stable(body)) : this.error(ERR.dataFormat),
       );
     });
 
     scope.post(SIMULATOR_PATHS.customSend, async (request, reply) => {
       const token = stringParam(queryOf(request).access_token);
-      const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+      const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
       this.count(SIMULATOR_PATHS.customSend, appId, 'business');
       return this.respond(reply, SIMULATOR_PATHS.customSend, appId, () => {
         const denied = this.handleBusiness(token, []);
@@ -408,7 +371,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     ] as const) {
       scope.get(path, async (request, reply) => {
         const token = stringParam(queryOf(request).access_token);
-        const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+        const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
         this.count(path, appId, 'business');
         return this.respond(reply, path, appId, () => this.handleBusiness(token, ipList));
       });
@@ -429,7 +392,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
         handler: async (request, reply) => {
           const query = queryOf(request);
           const token = stringParam(query.access_token);
-          const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+          const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
           this.count(route.path, appId, 'business');
           const fault = this.takeFault(route.path, appId);
           if (fault?.kind === 'latency') await this.delay(fault.latencyMs ?? 0);
@@ -508,136 +471,20 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     return reply.send(handle());
   }
 
-  private handleToken(query: Params): WechatError | TokenGrant {
-    const checked = this.checkCredentials(query);
-    if (typeof checked !== 'string') return checked;
-    const state = this.appState(checked);
-    if (state.legacyUsed >= this.timing.legacyDailyQuota) return this.error(ERR.dailyLimit);
-    state.legacyUsed++;
-    this.statsOf(checked).tokensIssued++;
-    return this.rotateLegacy(checked);
+  /** A token answer as WeChat sends it; a token newly handed out is counted for its app. */
+  private answerToken(answer: Issued | WechatErrorCode): WechatError | TokenGrant {
+    if (isErrorCode(answer)) return this.error(answer);
+    if (answer.fresh) this.statsOf(answer.appId).tokensIssued++;
+    return answer.grant;
   }
 
-  private handleStableToken(body: Params): WechatError | TokenGrant {
-    const checked = this.checkCredentials(body);
-    if (typeof checked !== 'string') return checked;
-    const appId = checked;
-    const state = this.appState(appId);
-    const now = this.now();
-
-    if (body.force_refresh === true) {
-      if (state.forceUsed >= this.timing.forceDailyLimit) return this.error(ERR.dailyLimit);
-      state.forceUsed++;
-      const spaced =
-        state.lastForceAt === undefined ||
-        now - state.lastForceAt >= this.timing.forceMinIntervalSeconds * 1000;
-      if (spaced) {
-        state.lastForceAt = now;
-        this.kill(state.currentStable);
-        this.statsOf(appId).tokensIssued++;
-        return this.issueStable(appId);
-      }
-      // NOTE: a force call inside the interval does not refresh; it is answered like a normal-mode call.
-    }
-
-    const token = state.currentStable;
-    const current = token === undefined ? undefined : this.tokens.get(token);
-    if (
-      token !== undefined &&
-      current !== undefined &&
-      (current.killedAt === undefined || current.issuedWhileDead === true) &&
-      current.expiresAt - now > this.timing.overlapSeconds * 1000
-    ) {
-      return { access_token: token, expires_in: secondsLeft(current, now) };
-    }
-    this.statsOf(appId).tokensIssued++;
-    return this.issueStable(appId);
-  }
-
+  /** The access_token check of every business endpoint (41001, 40001, 42001), else the IP list. */
   private handleBusiness(
     token: string | undefined,
     ipList: readonly string[],
-  ): { errcode: number; errmsg: string } | { ip_list: string[] } {
-    if (token === undefined) return this.error(ERR.tokenMissing);
-    const record = this.tokens.get(token);
-    const state = record ? this.stateOf(record) : 'invalid';
-    if (state === 'invalid') return this.error(ERR.invalidCredential);
-    if (state === 'expired') return this.error(ERR.tokenExpired);
-    return { ip_list: [...ipList] };
-  }
-
-  /** Returns the app id when the credentials are good, else the WeChat error. */
-  private checkCredentials(params: Params): string | WechatError {
-    if (params.grant_type !== 'client_credential') return this.error(ERR.invalidGrantType);
-    const appId = stringParam(params.appid);
-    if (appId === undefined) return this.error(ERR.appIdMissing);
-    const secret = stringParam(params.secret);
-    if (secret === undefined) return this.error(ERR.secretMissing);
-    const expected = this.apps.get(appId);
-    if (expected === undefined) return this.error(ERR.invalidAppId);
-    if (secret !== expected) return this.error(ERR.invalidSecret);
-    return appId;
-  }
-
-  private rotateLegacy(appId: string): TokenGrant {
-    const state = this.appState(appId);
-    const now = this.now();
-    const previous = state.currentLegacy === undefined ? undefined : this.tokens.get(state.currentLegacy);
-    if (previous) previous.expiresAt = Math.min(previous.expiresAt, now + this.timing.overlapSeconds * 1000);
-    const grant = this.mint(appId, 'legacy', now);
-    state.currentLegacy = grant.access_token;
-    return grant;
-  }
-
-  /** Makes a new current stable token; the previous one keeps its own expiry (the caller kills it if needed). */
-  private issueStable(appId: string): TokenGrant {
-    const grant = this.mint(appId, 'stable', this.now());
-    this.appState(appId).currentStable = grant.access_token;
-    return grant;
-  }
-
-  private mint(appId: string, kind: TokenEndpoint, now: number): TokenGrant {
-    if (this.tokens.size >= this.pruneAt) {
-      this.prune(now);
-      this.pruneAt = Math.max(PRUNE_THRESHOLD, 2 * this.tokens.size);
-    }
-    const token = randomBytes(96).toString('base64url');
-    const record: TokenRecord = { appId, kind, expiresAt: now + this.timing.tokenLifetimeSeconds * 1000 };
-    this.tokens.set(token, record);
-    return { access_token: token, expires_in: secondsLeft(record, now) };
-  }
-
-  private kill(token: string | undefined): void {
-    const record = token === undefined ? undefined : this.tokens.get(token);
-    if (record && record.killedAt === undefined) record.killedAt = this.now();
-  }
-
-  private prune(now: number): void {
-    const current = new Set<string | undefined>();
-    for (const state of this.appStates.values()) current.add(state.currentLegacy).add(state.currentStable);
-    for (const [token, record] of this.tokens) {
-      const diedAt = Math.min(record.expiresAt, record.killedAt ?? Infinity);
-      if (!current.has(token) && now - diedAt > TOKEN_RETENTION_MS) this.tokens.delete(token);
-    }
-  }
-
-  private stateOf(record: TokenRecord): TokenState {
-    if (record.killedAt !== undefined) return 'invalid';
-    return this.now() < record.expiresAt ? 'valid' : 'expired';
-  }
-
-  private appState(appId: string): AppState {
-    const day = chinaDay(this.now());
-    let state = this.appStates.get(appId);
-    if (!state) {
-      state = { day, legacyUsed: 0, forceUsed: 0 };
-      this.appStates.set(appId, state);
-    } else if (state.day !== day) {
-      state.day = day;
-      state.legacyUsed = 0;
-      state.forceUsed = 0;
-    }
-    return state;
+  ): WechatError | { ip_list: string[] } {
+    const denied = this.tokens.checkAccess(token);
+    return denied ? this.error(denied) : { ip_list: [...ipList] };
   }
 
   private takeFault(path: string, appId: string | undefined): SimulatorFault | undefined {
@@ -663,7 +510,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     return (this.counters.byApp[appId] ??= emptyAppStats());
   }
 
-  private error([errcode, errmsg]: readonly [number, string]): WechatError {
+  private error([errcode, errmsg]: WechatErrorCode): WechatError {
     return { errcode, errmsg: `${errmsg} rid: ${this.rid()}` };
   }
 
@@ -694,8 +541,4 @@ function emptyStats(): SimulatorStats {
 
 function emptyAppStats(): SimulatorAppStats {
   return { token: 0, stableToken: 0, stableTokenForce: 0, business: 0, tokensIssued: 0 };
-}
-
-function secondsLeft(record: TokenRecord, now: number): number {
-  return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
 }
