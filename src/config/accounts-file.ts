@@ -17,6 +17,7 @@ export interface AccountsFile {
 /** The top-level keys the object form accepts; any other key is refused by name. */
 export const ACCOUNTS_FILE_SECTIONS: readonly (keyof AccountsFile)[] = ['accounts'];
 
+// NOTE: a field added to AccountConfig is listed here too, or the file refuses it as unknown
 const ACCOUNT_FIELDS = new Set([
   'appId',
   'appSecret',
