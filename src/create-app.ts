@@ -7,6 +7,7 @@ import { TokenReadHttpHandler } from './admin/token-read.http-handler';
 import { clientIpResolver } from './common/client-ip';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { loadWxhubConfig } from './config/wxhub-config';
+import { loadedConfigModule } from './config/wxhub-config.module';
 import { logDestination } from './logging/log-destination';
 import { LoggingModule } from './logging/logging.module';
 import { nestLoggerFor } from './logging/nest-logger';
@@ -61,7 +62,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   });
   const entry: DynamicModule = {
     module: WxhubApplicationModule,
-    imports: [LoggingModule.forRoot({ logger, scrubber }), rootModule],
+    imports: [LoggingModule.forRoot({ logger, scrubber }), loadedConfigModule(config), rootModule],
   };
   // NOTE: the Nest logger is given at creation rather than buffered and swapped in: a boot that fails would flush
   // its buffered lines through Nest's console logger, past the scrubber

@@ -11,7 +11,7 @@
  *   node bench/callback/dedupe-cliff.js [--batches=30]
  */
 const autocannon = require('autocannon');
-const h = require('./harness');
+const h = require('../lib/harness');
 
 async function main() {
   const batches = Number(/^--batches=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 30);

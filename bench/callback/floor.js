@@ -117,7 +117,7 @@ const SERVERS = [
 ];
 
 async function main() {
-  const h = require('./harness');
+  const h = require('../lib/harness');
   const options = { duration: 6, warmup: 3, rounds: 3, write: true };
   for (const arg of process.argv.slice(2)) {
     const [key, value] = arg.replace(/^--/, '').split('=');
@@ -218,5 +218,5 @@ if (process.argv[2] === '--serve') {
       process.stderr.write(`floor failed: ${error?.stack ?? error}\n`);
       process.exitCode = 1;
     })
-    .finally(() => require('./harness').killChildren());
+    .finally(() => require('../lib/harness').killChildren());
 }

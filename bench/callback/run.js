@@ -20,7 +20,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const h = require('./harness');
+const h = require('../lib/harness');
 
 const JSON_FILE = path.join(__dirname, 'last-run.json');
 const PROFILE_DIR = path.join(__dirname, 'profiles');

@@ -66,7 +66,7 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------------------------
 // child processes: the callback benchmark's harness
 
-const harness = require('../callback/harness');
+const harness = require('../lib/harness');
 const { stopChild, freePort, baseEnv, killChildren, version, git, machine, fmt, log, writeSection, noteLines } = harness;
 const request = harness.requestJson;
 const waitFor = (child, probe) => harness.waitFor(child, probe, 30_000);

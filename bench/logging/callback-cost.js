@@ -11,7 +11,7 @@
  *   npm run build && node bench/logging/callback-cost.js [--rounds=3] [--duration=8]
  */
 const path = require('node:path');
-const h = require(path.join(__dirname, '..', 'callback', 'harness.js'));
+const h = require(path.join(__dirname, '..', 'lib', 'harness.js'));
 const protocol = require(path.join(__dirname, '..', 'callback', 'protocol.js'));
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));

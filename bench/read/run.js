@@ -44,7 +44,7 @@ const {
   baseEnv,
   getJson,
   noteLines,
-} = require('../callback/harness');
+} = require('../lib/harness');
 
 const JSON_FILE = path.join(__dirname, 'last-run.json');
 const START_MARK = '<!-- read:start -->';

@@ -89,7 +89,7 @@ function ensureBuilt() {
 // processes
 
 // children are started, killed on exit and stopped through the callback benchmark's harness
-const harness = require('../callback/harness');
+const harness = require('../lib/harness');
 const { freePort, baseEnv, waitFor, sum, median, git, machine, log } = harness;
 const startChild = (name, command, args, env) => harness.startProcess(name, command, args, env);
 // a hub with 10,000 accounts may take longer than the default grace to stop

@@ -54,7 +54,7 @@ const {
   baseEnv,
   getJson,
   noteLines,
-} = require('../callback/harness');
+} = require('../lib/harness');
 const { renderChart } = require('./chart');
 
 const JSON_FILE = path.join(__dirname, 'last-run.json');

@@ -1,4 +1,5 @@
 import { IsIn, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
+import { APP_ID_MESSAGE, APP_ID_PATTERN } from './app-id';
 
 export type MessageMode = 'plain' | 'compatible' | 'safe';
 export type TokenEndpoint = 'stable' | 'legacy';
@@ -6,7 +7,7 @@ export type TokenEndpoint = 'stable' | 'legacy';
 /** One WeChat Official Account the hub owns. Field names follow DESIGN.md ("An account"). */
 export class AccountConfig {
   /** AppID from the WeChat console, e.g. `wx1234567890abcdef`. */
-  @Matches(/^wx[0-9a-zA-Z]{16}$/, { message: 'appId must be "wx" followed by 16 letters or digits' })
+  @Matches(APP_ID_PATTERN, { message: APP_ID_MESSAGE })
   appId!: string;
 
   /** AppSecret. Never logged, never returned by any route. */

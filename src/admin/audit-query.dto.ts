@@ -3,13 +3,14 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { AUDIT_ACTIONS, type AuditAction } from '../audit/audit-entry';
 import { AUDIT_ID } from '../audit/audit-store';
+import { APP_ID_MESSAGE, APP_ID_PATTERN } from '../accounts/app-id';
 
 /** `GET /api/v1/audit` query. */
 export class AuditQueryDto {
   /** Only entries of this account. */
   @ApiPropertyOptional({ description: 'Only entries of this account.', example: 'wxAPPID' })
   @IsOptional()
-  @Matches(/^wx[0-9A-Za-z]{16}$/, { message: 'appId must be "wx" followed by 16 letters or digits' })
+  @Matches(APP_ID_PATTERN, { message: APP_ID_MESSAGE })
   appId?: string;
 
   /** Only entries of this action. */

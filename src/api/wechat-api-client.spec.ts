@@ -1,5 +1,5 @@
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
-import { WECHAT_BUSINESS_API } from '../sandbox/simulator-business-api';
+import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
 import { WechatSimulator, type BusinessRoute, type SimulatorFault } from '../sandbox/wechat-simulator';
 import { AccountNotFoundError } from '../token/errors/account-not-found.error';
 import type { ApiModuleOptions } from './api-options';

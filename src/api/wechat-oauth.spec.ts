@@ -1,6 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AccountConfig } from '../accounts/account-config';
-import { mintSandboxOAuthCode, sandboxOpenid } from '../sandbox/simulator-business-api';
+import { sandboxOpenid } from '../sandbox/business/business-state';
+import { mintSandboxOAuthCode } from '../sandbox/business/oauth';
 import { WechatSimulator } from '../sandbox/wechat-simulator';
 import { MemoryTokenStore } from '../store/memory-token-store';
 import { AccountNotFoundError } from '../token/errors/account-not-found.error';

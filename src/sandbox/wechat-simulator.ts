@@ -1,30 +1,56 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { chinaDay } from '../common/time';
-import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './simulator-business-api';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { registerSandboxPlatformRoutes, WECHAT_BUSINESS_API } from './business/business-api';
+import type { BusinessRoute, SimulatorHandle } from './business/business-contract';
+import { registerControlRoutes, type SimulatorControl } from './simulator/control-routes';
+import { TokenBook, type Issued } from './simulator/token-book';
+import { ERR, isErrorCode, type WechatErrorCode } from './simulator/wechat-errors';
+import {
+  DEFAULT_TIMING,
+  definedOnly,
+  isNonEmptyString,
+  parseJsonObject,
+  queryOf,
+  SimulatorInputError,
+  SimulatorNotFoundError,
+  stringParam,
+  validateFault,
+  validateTiming,
+} from './simulator/simulator-input';
+import type {
+  RecordedCustomMessage,
+  RecordedRequest,
+  SimulatorApp,
+  SimulatorAppStats,
+  SimulatorFault,
+  SimulatorStats,
+  SimulatorTiming,
+  TokenEndpoint,
+  TokenGrant,
+  TokenState,
+} from './simulator/simulator-types';
 
-/** An Official Account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
-export interface SimulatorApp {
-  appId: string;
-  appSecret: string;
-}
-
-/** Timing and limits; every field can be changed at runtime with {@link WechatSimulator.configure}. */
-export interface SimulatorTiming {
-  /** `expires_in` of a freshly issued token, in seconds. Default 7200. */
-  tokenLifetimeSeconds?: number;
-  /**
-   * Default 300. A legacy token stays valid this long after the next `/cgi-bin/token` call; a stable token is
-   * rotated by a normal-mode call only once it has this much or less left.
-   */
-  overlapSeconds?: number;
-  /** Force refreshes closer together than this do not refresh. Default 30. */
-  forceMinIntervalSeconds?: number;
-  /** Force-refresh calls per app per day (Beijing time) before 45009. Default 20. */
-  forceDailyLimit?: number;
-  /** Successful `/cgi-bin/token` calls per app per day (Beijing time) before 45009. Default 2000. */
-  legacyDailyQuota?: number;
-}
+// NOTE: the simulator's public types live beside it (simulator/, business/); its users import them from here
+export type {
+  BusinessHandler,
+  BusinessRequest,
+  BusinessResult,
+  BusinessRoute,
+} from './business/business-contract';
+export { SimulatorInputError, SimulatorNotFoundError } from './simulator/simulator-input';
+export type {
+  RecordedCustomMessage,
+  RecordedRequest,
+  SimulatorApp,
+  SimulatorAppStats,
+  SimulatorFault,
+  SimulatorFaultKind,
+  SimulatorStats,
+  SimulatorTiming,
+  TokenEndpoint,
+  TokenGrant,
+  TokenState,
+} from './simulator/simulator-types';
 
 /** Construction options of {@link WechatSimulator}. */
 export interface SimulatorOptions extends SimulatorTiming {
@@ -43,70 +69,6 @@ export interface SimulatorOptions extends SimulatorTiming {
   now?: () => number;
 }
 
-/** A misbehaviour the simulator applies to matching WeChat requests instead of (or before) answering them. */
-export interface SimulatorFault {
-  /**
-   * `busy`: errcode -1; `http500`: HTTP 500 with a text body; `hang`: never answer; `latency`: wait
-   * `latencyMs`, then answer normally; `errcode`: answer with `errcode` / `errmsg`.
-   */
-  kind: SimulatorFaultKind;
-  /** WeChat paths it applies to; default every `/cgi-bin/*` path. */
-  paths?: string[];
-  /** Only requests for this app (its `appid`, or the app owning the `access_token`). */
-  appId?: string;
-  latencyMs?: number;
-  errcode?: number;
-  errmsg?: string;
-  /** Apply to the next N matching requests only; default: until cleared. */
-  times?: number;
-}
-
-export type SimulatorFaultKind = 'busy' | 'http500' | 'hang' | 'latency' | 'errcode';
-
-/** `invalid` covers unknown tokens, tokens of another app, and tokens killed by a force refresh or revocation. */
-export type TokenState = 'valid' | 'expired' | 'invalid';
-
-export type TokenEndpoint = 'stable' | 'legacy';
-
-/** Per-app request counters. `stableToken` counts every stable_token call, `stableTokenForce` the forced subset. */
-export interface SimulatorAppStats {
-  token: number;
-  stableToken: number;
-  stableTokenForce: number;
-  business: number;
-  /** Tokens handed to callers of the WeChat routes (a stable token returned again is not counted twice). */
-  tokensIssued: number;
-}
-
-/** Counters since construction or the last {@link WechatSimulator.reset}. Foreign refreshes are not counted. */
-export interface SimulatorStats {
-  /** Requests received per WeChat path, including rejected and faulted ones. */
-  calls: Record<string, number>;
-  /** stable_token requests with `force_refresh: true`, including rejected and faulted ones. */
-  forceCalls: number;
-  byApp: Record<string, SimulatorAppStats>;
-  faultsActive: number;
-}
-
-/** A control input (option, app, fault) is malformed. `field` names the offending field. */
-export class SimulatorInputError extends Error {
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-    this.name = 'SimulatorInputError';
-  }
-}
-
-/** A control call named an app or token the simulator does not know. */
-export class SimulatorNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SimulatorNotFoundError';
-  }
-}
-
 /** The WeChat paths the simulator serves. */
 export const SIMULATOR_PATHS = {
   token: '/cgi-bin/token',
@@ -115,50 +77,6 @@ export const SIMULATOR_PATHS = {
   apiDomainIp: '/cgi-bin/get_api_domain_ip',
   customSend: '/cgi-bin/message/custom/send',
 } as const;
-
-/** A request to a business endpoint, as its handler sees it: the access_token has been checked already. */
-export interface BusinessRequest {
-  /** The app owning the access_token. */
-  appId: string;
-  method: string;
-  path: string;
-  query: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-  /** The raw body (multipart uploads stay bytes). */
-  body: Buffer;
-  /** The body parsed as a JSON object, or null when it is not one. */
-  json(): Record<string, unknown> | null;
-}
-
-/** JSON to send, or bytes (media downloads). */
-export type BusinessResult = object | { binary: Buffer; contentType: string; headers?: Record<string, string> };
-
-export type BusinessHandler = (request: BusinessRequest, simulator: WechatSimulator) => BusinessResult | Promise<BusinessResult>;
-
-/** A business endpoint: `GET|POST path?access_token=…` answering 41001/40001/42001 for missing or dead tokens. */
-export interface BusinessRoute {
-  method: 'GET' | 'POST';
-  path: string;
-  handler: BusinessHandler;
-}
-
-/** What a business endpoint received, for tests to assert on. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  appId: string;
-  query: Record<string, unknown>;
-  /** JSON bodies parsed; other bodies as their byte length and content type. */
-  body: unknown;
-  receivedAt: number;
-}
-
-/** A customer-service message the simulator accepted (what the user would have received). */
-export interface RecordedCustomMessage {
-  appId: string;
-  receivedAt: number;
-  body: Record<string, unknown>;
-}
 
 const CUSTOM_MESSAGE_TYPES = new Set([
   'text',
@@ -174,64 +92,12 @@ const CUSTOM_MESSAGE_TYPES = new Set([
   'miniprogrampage',
 ]);
 
-const DEFAULT_TIMING: Required<SimulatorTiming> = {
-  tokenLifetimeSeconds: 7200,
-  overlapSeconds: 300,
-  forceMinIntervalSeconds: 30,
-  forceDailyLimit: 20,
-  legacyDailyQuota: 2000,
-};
-
 const CALLBACK_IPS = ['101.226.103.0/25', '101.226.233.128/25', '58.247.206.128/25', '182.254.86.128/25'];
 const API_DOMAIN_IPS = ['101.89.47.18', '101.91.34.103', '180.101.50.208', '183.3.234.85'];
-
-const ERR = {
-  busy: [-1, 'system error'],
-  invalidCredential: [40001, 'invalid credential, access_token is invalid or not latest'],
-  invalidGrantType: [40002, 'invalid grant_type'],
-  invalidAppId: [40013, 'invalid appid'],
-  invalidSecret: [40125, 'invalid appsecret'],
-  tokenMissing: [41001, 'access_token missing'],
-  appIdMissing: [41002, 'appid missing'],
-  secretMissing: [41004, 'appsecret missing'],
-  tokenExpired: [42001, 'access_token expired'],
-  requirePost: [43002, 'require POST method'],
-  dailyLimit: [45009, 'reach max api daily quota limit'],
-  dataFormat: [47001, 'data format error'],
-} as const satisfies Record<string, readonly [number, string]>;
-
-/** Dead tokens are forgotten this long after they died, so a long-running sandbox does not grow without bound. */
-const TOKEN_RETENTION_MS = 86_400_000;
-/** The first prune runs at this many remembered tokens; later ones when the map has doubled since the last. */
-const PRUNE_THRESHOLD = 10_000;
 
 interface WechatError {
   errcode: number;
   errmsg: string;
-}
-
-/** A successful token answer, as WeChat sends it. */
-export interface TokenGrant {
-  access_token: string;
-  expires_in: number;
-}
-
-interface TokenRecord {
-  appId: string;
-  kind: TokenEndpoint;
-  expiresAt: number;
-  killedAt?: number;
-  /** Dead, yet still handed out by normal-mode stable_token calls (a platform inconsistency). */
-  issuedWhileDead?: boolean;
-}
-
-interface AppState {
-  day: string;
-  legacyUsed: number;
-  forceUsed: number;
-  lastForceAt?: number;
-  currentLegacy?: string;
-  currentStable?: string;
 }
 
 interface ActiveFault {
@@ -240,15 +106,17 @@ interface ActiveFault {
   remaining?: number;
 }
 
-type Params = Record<string, unknown>;
 type AppCounter = Exclude<keyof SimulatorAppStats, 'tokensIssued'>;
 
 /**
- * A faithful stand-in for the token-related parts of the WeChat API (classic and stable tokens, two
- * token-checking business endpoints) with scaled timing, fault injection and an HTTP control surface under
+ * A faithful stand-in for the WeChat API with scaled timing, fault injection and an HTTP control surface under
  * `/sandbox/`. Plain Fastify, so it runs without Nest, in tests or as `dist/sandbox/main.js`.
+ *
+ * This class is the core: the token endpoints (semantics in simulator/token-book.ts), and around every business
+ * route the shared pieces — the access_token check, fault injection, counting and recording. The business areas
+ * live in business/ (listed in business-api.ts), the control routes in simulator/control-routes.ts.
  */
-export class WechatSimulator {
+export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   /** The underlying Fastify instance (routes are registered; call {@link listen} or `server.inject`). */
   readonly server: FastifyInstance;
 
@@ -256,29 +124,37 @@ export class WechatSimulator {
   readonly now: () => number;
   private timing: Required<SimulatorTiming>;
   private readonly apps = new Map<string, string>();
-  private readonly appStates = new Map<string, AppState>();
-  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly tokens: TokenBook;
   private faults: ActiveFault[] = [];
   private recordedCustomMessages: RecordedCustomMessage[] = [];
   private recordedRequests: RecordedRequest[] = [];
   private faultSeq = 0;
-  // NOTE: with more apps than PRUNE_THRESHOLD the live tokens alone exceed it; pruning at a fixed size would scan
-  // every token on every mint (quadratic at 10,000 apps), so the next prune waits until the map has doubled.
-  private pruneAt = PRUNE_THRESHOLD;
   private counters: SimulatorStats = emptyStats();
   private readonly delays = new Set<NodeJS.Timeout>();
+  /** Paths served with a basic access_token: the core's and the business routes'. */
+  private readonly businessPaths: Set<string>;
 
   constructor(options: SimulatorOptions = {}) {
     this.now = options.now ?? Date.now;
     this.timing = validateTiming({ ...DEFAULT_TIMING, ...definedOnly(options) });
+    this.tokens = new TokenBook(
+      this.now,
+      () => this.timing,
+      (appId) => this.apps.get(appId),
+    );
     for (const app of options.apps ?? []) this.addApp(app);
+    const businessRoutes = options.businessRoutes ?? WECHAT_BUSINESS_API;
+    this.businessPaths = new Set([
+      SIMULATOR_PATHS.callbackIp,
+      SIMULATOR_PATHS.apiDomainIp,
+      SIMULATOR_PATHS.customSend,
+      ...businessRoutes.map((route) => route.path),
+    ]);
     this.server = Fastify({ logger: false, forceCloseConnections: true });
     this.server.register(async (scope) => this.registerWechatRoutes(scope));
-    this.server.register(async (scope) =>
-      this.registerBusinessRoutes(scope, options.businessRoutes ?? WECHAT_BUSINESS_API),
-    );
+    this.server.register(async (scope) => this.registerBusinessRoutes(scope, businessRoutes));
     this.server.register(async (scope) => (options.routes ?? registerSandboxPlatformRoutes)(scope, this));
-    this.server.register(async (scope) => this.registerControlRoutes(scope));
+    this.server.register(async (scope) => registerControlRoutes(scope, this));
   }
 
   /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:40123`. Port 0 picks a free port. */
@@ -317,10 +193,11 @@ export class WechatSimulator {
     return structuredClone({ ...this.counters, faultsActive: this.faults.length });
   }
 
-  /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
   /** Requests the business endpoints received (optionally of one path), oldest first. */
   requests(path?: string): RecordedRequest[] {
-    return this.recordedRequests.filter((r) => path === undefined || r.path === path).map((r) => structuredClone(r));
+    return this.recordedRequests
+      .filter((r) => path === undefined || r.path === path)
+      .map((r) => structuredClone(r));
   }
 
   /** A WeChat-shaped error with a fresh `rid`, for business handlers. */
@@ -333,11 +210,11 @@ export class WechatSimulator {
     return this.recordedCustomMessages.map((m) => ({ ...m, body: structuredClone(m.body) }));
   }
 
+  /** Forgets all tokens, quotas, force history, faults and counters. Apps and timing are kept. */
   reset(): void {
     this.recordedCustomMessages = [];
     this.recordedRequests = [];
     this.tokens.clear();
-    this.appStates.clear();
     this.faults = [];
     this.counters = emptyStats();
     for (const appId of this.apps.keys()) this.counters.byApp[appId] = emptyAppStats();
@@ -361,7 +238,33 @@ export class WechatSimulator {
    * tokens are forgotten a day after they died), for tests that prove no token reached a log.
    */
   issuedTokens(): string[] {
-    return [...this.tokens.keys()];
+    return this.tokens.issued();
+  }
+
+  /** `expires_in` of a token issued now, in seconds. */
+  tokenLifetimeSeconds(): number {
+    return this.timing.tokenLifetimeSeconds;
+  }
+
+  /** `/cgi-bin/token` and `/cgi-bin/stable_token` calls of `appId` counted so far. */
+  tokenCalls(appId: string): { token: number; stableToken: number } {
+    const stats = this.counters.byApp[appId];
+    return { token: stats?.token ?? 0, stableToken: stats?.stableToken ?? 0 };
+  }
+
+  /** When each customer-service message of `appId` was accepted (milliseconds), oldest first. */
+  customMessageTimes(appId: string): number[] {
+    return this.recordedCustomMessages.filter((m) => m.appId === appId).map((m) => m.receivedAt);
+  }
+
+  /** When each request of `appId` to business `path` was received (milliseconds), oldest first. */
+  requestTimes(appId: string, path: string): number[] {
+    return this.recordedRequests.filter((r) => r.appId === appId && r.path === path).map((r) => r.receivedAt);
+  }
+
+  /** Whether `path` is served with a basic access_token (the core's business paths and the business routes). */
+  serves(path: string): boolean {
+    return this.businessPaths.has(path);
   }
 
   /** Whether `appId` is a registered app. */
@@ -376,9 +279,7 @@ export class WechatSimulator {
 
   /** What a business endpoint would currently make of `token` used for `appId` (`invalid` if another app owns it). */
   checkToken(appId: string, token: string): TokenState {
-    const record = this.tokens.get(token);
-    if (!record || record.appId !== appId) return 'invalid';
-    return this.stateOf(record);
+    return this.tokens.check(appId, token);
   }
 
   /**
@@ -388,11 +289,10 @@ export class WechatSimulator {
    */
   foreignRefresh(appId: string, endpoint: TokenEndpoint): TokenGrant {
     if (!this.apps.has(appId)) throw new SimulatorNotFoundError(`unknown app ${appId}`);
-    if (endpoint === 'legacy') return this.rotateLegacy(appId);
-    if (endpoint !== 'stable') throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
-    const state = this.appState(appId);
-    this.kill(state.currentStable);
-    return this.issueStable(appId);
+    if (endpoint !== 'stable' && endpoint !== 'legacy') {
+      throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
+    }
+    return this.tokens.foreignRefresh(appId, endpoint);
   }
 
   /**
@@ -400,10 +300,9 @@ export class WechatSimulator {
    * stable_token calls keep handing it out (only a force refresh replaces it), as WeChat occasionally does.
    */
   revoke(appId: string, token: string, options: { stillIssued?: boolean } = {}): void {
-    const record = this.tokens.get(token);
-    if (!record || record.appId !== appId) throw new SimulatorNotFoundError(`no such token for app ${appId}`);
-    this.kill(token);
-    if (options.stillIssued) record.issuedWhileDead = true;
+    if (!this.tokens.revoke(appId, token, options.stillIssued === true)) {
+      throw new SimulatorNotFoundError(`no such token for app ${appId}`);
+    }
   }
 
   private async registerWechatRoutes(scope: FastifyInstance): Promise<void> {
@@ -415,7 +314,9 @@ export class WechatSimulator {
       const query = queryOf(request);
       const appId = stringParam(query.appid);
       this.count(SIMULATOR_PATHS.token, appId, 'token');
-      return this.respond(reply, SIMULATOR_PATHS.token, appId, () => this.handleToken(query));
+      return this.respond(reply, SIMULATOR_PATHS.token, appId, () =>
+        this.answerToken(this.tokens.legacy(query)),
+      );
     });
 
     scope.get(SIMULATOR_PATHS.stableToken, async (request, reply) => {
@@ -436,13 +337,13 @@ export class WechatSimulator {
         ...(force ? ['stableTokenForce' as const] : []),
       );
       return this.respond(reply, SIMULATOR_PATHS.stableToken, appId, () =>
-        body ? this.handleStableToken(body) : this.error(ERR.dataFormat),
+        body ? this.answerToken(this.tokens.stable(body)) : this.error(ERR.dataFormat),
       );
     });
 
     scope.post(SIMULATOR_PATHS.customSend, async (request, reply) => {
       const token = stringParam(queryOf(request).access_token);
-      const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+      const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
       this.count(SIMULATOR_PATHS.customSend, appId, 'business');
       return this.respond(reply, SIMULATOR_PATHS.customSend, appId, () => {
         const denied = this.handleBusiness(token, []);
@@ -470,7 +371,7 @@ export class WechatSimulator {
     ] as const) {
       scope.get(path, async (request, reply) => {
         const token = stringParam(queryOf(request).access_token);
-        const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+        const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
         this.count(path, appId, 'business');
         return this.respond(reply, path, appId, () => this.handleBusiness(token, ipList));
       });
@@ -479,8 +380,10 @@ export class WechatSimulator {
 
   private async registerBusinessRoutes(scope: FastifyInstance, routes: BusinessRoute[]): Promise<void> {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 }, (_request, body, done) =>
-      done(null, body),
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 },
+      (_request, body, done) => done(null, body),
     );
     for (const route of routes) {
       scope.route({
@@ -489,7 +392,7 @@ export class WechatSimulator {
         handler: async (request, reply) => {
           const query = queryOf(request);
           const token = stringParam(query.access_token);
-          const appId = token === undefined ? undefined : this.tokens.get(token)?.appId;
+          const appId = token === undefined ? undefined : this.tokens.ownerOf(token);
           this.count(route.path, appId, 'business');
           const fault = this.takeFault(route.path, appId);
           if (fault?.kind === 'latency') await this.delay(fault.latencyMs ?? 0);
@@ -498,97 +401,47 @@ export class WechatSimulator {
           if ('errcode' in denied) return reply.send(denied);
           const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           let parsed: Record<string, unknown> | null | undefined;
-          const json = (): Record<string, unknown> | null => (parsed ??= parseJsonObject(body.toString('utf8')) ?? null);
+          const json = (): Record<string, unknown> | null =>
+            (parsed ??= parseJsonObject(body.toString('utf8')) ?? null);
           const contentType = String(request.headers['content-type'] ?? '');
           this.recordedRequests.push({
             method: request.method,
             path: route.path,
             appId: appId as string,
             query: { ...query, access_token: '<checked>' },
-            body: contentType.includes('json') || (body.length > 0 && body[0] === 0x7b) ? json() : { bytes: body.length, contentType },
+            body:
+              contentType.includes('json') || (body.length > 0 && body[0] === 0x7b)
+                ? json()
+                : { bytes: body.length, contentType },
             receivedAt: this.now(),
           });
           const result = await route.handler(
-            { appId: appId as string, method: request.method, path: route.path, query, headers: request.headers, body, json },
+            {
+              appId: appId as string,
+              method: request.method,
+              path: route.path,
+              query,
+              headers: request.headers,
+              body,
+              json,
+            },
             this,
           );
           if ('binary' in result && Buffer.isBuffer(result.binary)) {
-            const binary = result as { binary: Buffer; contentType: string; headers?: Record<string, string> };
-            return reply.headers(binary.headers ?? {}).type(binary.contentType).send(binary.binary);
+            const binary = result as {
+              binary: Buffer;
+              contentType: string;
+              headers?: Record<string, string>;
+            };
+            return reply
+              .headers(binary.headers ?? {})
+              .type(binary.contentType)
+              .send(binary.binary);
           }
           return reply.send(result);
         },
       });
     }
-  }
-
-  private async registerControlRoutes(scope: FastifyInstance): Promise<void> {
-    scope.setErrorHandler(async (error, _request, reply) => {
-      if (error instanceof SimulatorInputError) return reply.code(400).send({ error: error.message });
-      if (error instanceof SimulatorNotFoundError) return reply.code(404).send({ error: error.message });
-      const statusCode = httpStatusOf(error);
-      return reply
-        .code(statusCode)
-        .send({ error: statusCode < 500 ? errorMessage(error) : 'internal error' });
-    });
-
-    scope.get('/sandbox/stats', async () => this.stats());
-    scope.get('/sandbox/custom-messages', async () => this.customMessages());
-    scope.get<{ Querystring: { path?: string } }>('/sandbox/requests', async (request) => this.requests(request.query.path));
-    scope.post('/sandbox/reset', async () => {
-      this.reset();
-      return { ok: true };
-    });
-    scope.post('/sandbox/apps', async (request) => {
-      const { appId, appSecret } = objectBody(request.body);
-      this.addApp({ appId, appSecret } as SimulatorApp);
-      return { ok: true, appId };
-    });
-    scope.get('/sandbox/config', async () => ({ ...this.timing }));
-    scope.post('/sandbox/config', async (request) => {
-      const body = objectBody(request.body);
-      const timing: SimulatorTiming = {};
-      for (const key of Object.keys(DEFAULT_TIMING) as (keyof SimulatorTiming)[]) {
-        const value = body[key];
-        if (value === undefined) continue;
-        if (typeof value !== 'number') throw new SimulatorInputError(key, 'must be a number');
-        timing[key] = value;
-      }
-      const unknown = Object.keys(body).filter((key) => !(key in DEFAULT_TIMING));
-      if (unknown.length > 0) throw new SimulatorInputError(unknown.join(', '), 'unknown option');
-      return this.configure(timing);
-    });
-    scope.post('/sandbox/faults', async (request) => ({
-      id: this.injectFault(objectBody(request.body) as unknown as SimulatorFault),
-    }));
-    scope.delete('/sandbox/faults', async () => {
-      this.clearFaults();
-      return { ok: true };
-    });
-    scope.get('/sandbox/tokens/issued', async () => ({ tokens: this.issuedTokens() }));
-    scope.get('/sandbox/tokens/check', async (request) => {
-      const query = queryOf(request);
-      const appId = stringParam(query.appid);
-      const token = stringParam(query.access_token);
-      if (appId === undefined) throw new SimulatorInputError('appid', 'is required');
-      if (token === undefined) throw new SimulatorInputError('access_token', 'is required');
-      return { state: this.checkToken(appId, token) };
-    });
-    scope.post<{ Params: { appId: string } }>('/sandbox/apps/:appId/foreign-refresh', async (request) => {
-      const endpoint = objectBody(request.body).endpoint;
-      if (endpoint !== 'stable' && endpoint !== 'legacy') {
-        throw new SimulatorInputError('endpoint', "must be 'stable' or 'legacy'");
-      }
-      return this.foreignRefresh(request.params.appId, endpoint);
-    });
-    scope.post<{ Params: { appId: string } }>('/sandbox/apps/:appId/revoke', async (request) => {
-      const body = objectBody(request.body);
-      const token = body.access_token;
-      if (!isNonEmptyString(token))
-        throw new SimulatorInputError('access_token', 'must be a non-empty string');
-      this.revoke(request.params.appId, token, { stillIssued: body.still_issued === true });
-      return { ok: true };
-    });
   }
 
   private async respond(
@@ -618,136 +471,20 @@ export class WechatSimulator {
     return reply.send(handle());
   }
 
-  private handleToken(query: Params): WechatError | TokenGrant {
-    const checked = this.checkCredentials(query);
-    if (typeof checked !== 'string') return checked;
-    const state = this.appState(checked);
-    if (state.legacyUsed >= this.timing.legacyDailyQuota) return this.error(ERR.dailyLimit);
-    state.legacyUsed++;
-    this.statsOf(checked).tokensIssued++;
-    return this.rotateLegacy(checked);
+  /** A token answer as WeChat sends it; a token newly handed out is counted for its app. */
+  private answerToken(answer: Issued | WechatErrorCode): WechatError | TokenGrant {
+    if (isErrorCode(answer)) return this.error(answer);
+    if (answer.fresh) this.statsOf(answer.appId).tokensIssued++;
+    return answer.grant;
   }
 
-  private handleStableToken(body: Params): WechatError | TokenGrant {
-    const checked = this.checkCredentials(body);
-    if (typeof checked !== 'string') return checked;
-    const appId = checked;
-    const state = this.appState(appId);
-    const now = this.now();
-
-    if (body.force_refresh === true) {
-      if (state.forceUsed >= this.timing.forceDailyLimit) return this.error(ERR.dailyLimit);
-      state.forceUsed++;
-      const spaced =
-        state.lastForceAt === undefined ||
-        now - state.lastForceAt >= this.timing.forceMinIntervalSeconds * 1000;
-      if (spaced) {
-        state.lastForceAt = now;
-        this.kill(state.currentStable);
-        this.statsOf(appId).tokensIssued++;
-        return this.issueStable(appId);
-      }
-      // NOTE: a force call inside the interval does not refresh; it is answered like a normal-mode call.
-    }
-
-    const token = state.currentStable;
-    const current = token === undefined ? undefined : this.tokens.get(token);
-    if (
-      token !== undefined &&
-      current !== undefined &&
-      (current.killedAt === undefined || current.issuedWhileDead === true) &&
-      current.expiresAt - now > this.timing.overlapSeconds * 1000
-    ) {
-      return { access_token: token, expires_in: secondsLeft(current, now) };
-    }
-    this.statsOf(appId).tokensIssued++;
-    return this.issueStable(appId);
-  }
-
+  /** The access_token check of every business endpoint (41001, 40001, 42001), else the IP list. */
   private handleBusiness(
     token: string | undefined,
     ipList: readonly string[],
-  ): { errcode: number; errmsg: string } | { ip_list: string[] } {
-    if (token === undefined) return this.error(ERR.tokenMissing);
-    const record = this.tokens.get(token);
-    const state = record ? this.stateOf(record) : 'invalid';
-    if (state === 'invalid') return this.error(ERR.invalidCredential);
-    if (state === 'expired') return this.error(ERR.tokenExpired);
-    return { ip_list: [...ipList] };
-  }
-
-  /** Returns the app id when the credentials are good, else the WeChat error. */
-  private checkCredentials(params: Params): string | WechatError {
-    if (params.grant_type !== 'client_credential') return this.error(ERR.invalidGrantType);
-    const appId = stringParam(params.appid);
-    if (appId === undefined) return this.error(ERR.appIdMissing);
-    const secret = stringParam(params.secret);
-    if (secret === undefined) return this.error(ERR.secretMissing);
-    const expected = this.apps.get(appId);
-    if (expected === undefined) return this.error(ERR.invalidAppId);
-    if (secret !== expected) return this.error(ERR.invalidSecret);
-    return appId;
-  }
-
-  private rotateLegacy(appId: string): TokenGrant {
-    const state = this.appState(appId);
-    const now = this.now();
-    const previous = state.currentLegacy === undefined ? undefined : this.tokens.get(state.currentLegacy);
-    if (previous) previous.expiresAt = Math.min(previous.expiresAt, now + this.timing.overlapSeconds * 1000);
-    const grant = this.mint(appId, 'legacy', now);
-    state.currentLegacy = grant.access_token;
-    return grant;
-  }
-
-  /** Makes a new current stable token; the previous one keeps its own expiry (the caller kills it if needed). */
-  private issueStable(appId: string): TokenGrant {
-    const grant = this.mint(appId, 'stable', this.now());
-    this.appState(appId).currentStable = grant.access_token;
-    return grant;
-  }
-
-  private mint(appId: string, kind: TokenEndpoint, now: number): TokenGrant {
-    if (this.tokens.size >= this.pruneAt) {
-      this.prune(now);
-      this.pruneAt = Math.max(PRUNE_THRESHOLD, 2 * this.tokens.size);
-    }
-    const token = randomBytes(96).toString('base64url');
-    const record: TokenRecord = { appId, kind, expiresAt: now + this.timing.tokenLifetimeSeconds * 1000 };
-    this.tokens.set(token, record);
-    return { access_token: token, expires_in: secondsLeft(record, now) };
-  }
-
-  private kill(token: string | undefined): void {
-    const record = token === undefined ? undefined : this.tokens.get(token);
-    if (record && record.killedAt === undefined) record.killedAt = this.now();
-  }
-
-  private prune(now: number): void {
-    const current = new Set<string | undefined>();
-    for (const state of this.appStates.values()) current.add(state.currentLegacy).add(state.currentStable);
-    for (const [token, record] of this.tokens) {
-      const diedAt = Math.min(record.expiresAt, record.killedAt ?? Infinity);
-      if (!current.has(token) && now - diedAt > TOKEN_RETENTION_MS) this.tokens.delete(token);
-    }
-  }
-
-  private stateOf(record: TokenRecord): TokenState {
-    if (record.killedAt !== undefined) return 'invalid';
-    return this.now() < record.expiresAt ? 'valid' : 'expired';
-  }
-
-  private appState(appId: string): AppState {
-    const day = chinaDay(this.now());
-    let state = this.appStates.get(appId);
-    if (!state) {
-      state = { day, legacyUsed: 0, forceUsed: 0 };
-      this.appStates.set(appId, state);
-    } else if (state.day !== day) {
-      state.day = day;
-      state.legacyUsed = 0;
-      state.forceUsed = 0;
-    }
-    return state;
+  ): WechatError | { ip_list: string[] } {
+    const denied = this.tokens.checkAccess(token);
+    return denied ? this.error(denied) : { ip_list: [...ipList] };
   }
 
   private takeFault(path: string, appId: string | undefined): SimulatorFault | undefined {
@@ -773,7 +510,7 @@ export class WechatSimulator {
     return (this.counters.byApp[appId] ??= emptyAppStats());
   }
 
-  private error([errcode, errmsg]: readonly [number, string]): WechatError {
+  private error([errcode, errmsg]: WechatErrorCode): WechatError {
     return { errcode, errmsg: `${errmsg} rid: ${this.rid()}` };
   }
 
@@ -804,105 +541,4 @@ function emptyStats(): SimulatorStats {
 
 function emptyAppStats(): SimulatorAppStats {
   return { token: 0, stableToken: 0, stableTokenForce: 0, business: 0, tokensIssued: 0 };
-}
-
-function secondsLeft(record: TokenRecord, now: number): number {
-  return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
-}
-
-function definedOnly(timing: SimulatorTiming): SimulatorTiming {
-  const result: SimulatorTiming = {};
-  for (const key of Object.keys(DEFAULT_TIMING) as (keyof SimulatorTiming)[]) {
-    if (timing[key] !== undefined) result[key] = timing[key];
-  }
-  return result;
-}
-
-function validateTiming(timing: Required<SimulatorTiming>): Required<SimulatorTiming> {
-  const finite = (key: keyof SimulatorTiming, positive: boolean): void => {
-    const value = timing[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
-      throw new SimulatorInputError(key, `must be a ${positive ? 'positive' : 'non-negative'} number`);
-    }
-  };
-  const count = (key: keyof SimulatorTiming): void => {
-    if (!Number.isSafeInteger(timing[key]) || timing[key] < 0) {
-      throw new SimulatorInputError(key, 'must be a non-negative integer');
-    }
-  };
-  finite('tokenLifetimeSeconds', true);
-  finite('overlapSeconds', false);
-  finite('forceMinIntervalSeconds', false);
-  count('forceDailyLimit');
-  count('legacyDailyQuota');
-  return timing;
-}
-
-function validateFault(fault: SimulatorFault): void {
-  const kinds: readonly SimulatorFaultKind[] = ['busy', 'http500', 'hang', 'latency', 'errcode'];
-  if (typeof fault !== 'object' || fault === null)
-    throw new SimulatorInputError('fault', 'must be an object');
-  if (!kinds.includes(fault.kind))
-    throw new SimulatorInputError('kind', `must be one of ${kinds.join(', ')}`);
-  if (fault.paths !== undefined && !(Array.isArray(fault.paths) && fault.paths.every(isNonEmptyString))) {
-    throw new SimulatorInputError('paths', 'must be an array of paths');
-  }
-  if (fault.appId !== undefined && !isNonEmptyString(fault.appId)) {
-    throw new SimulatorInputError('appId', 'must be a non-empty string');
-  }
-  if (fault.times !== undefined && !(Number.isSafeInteger(fault.times) && fault.times > 0)) {
-    throw new SimulatorInputError('times', 'must be a positive integer');
-  }
-  if (fault.kind === 'latency' && !(typeof fault.latencyMs === 'number' && fault.latencyMs >= 0)) {
-    throw new SimulatorInputError('latencyMs', 'must be a non-negative number for a latency fault');
-  }
-  if (fault.kind === 'errcode' && !Number.isSafeInteger(fault.errcode)) {
-    throw new SimulatorInputError('errcode', 'must be an integer for an errcode fault');
-  }
-  if (fault.errmsg !== undefined && typeof fault.errmsg !== 'string') {
-    throw new SimulatorInputError('errmsg', 'must be a string');
-  }
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-/** The first value of a query or body field, if it is a non-empty string. */
-function stringParam(value: unknown): string | undefined {
-  const first = Array.isArray(value) ? (value as unknown[])[0] : value;
-  return isNonEmptyString(first) ? first : undefined;
-}
-
-function queryOf(request: FastifyRequest): Params {
-  return (request.query ?? {}) as Params;
-}
-
-function parseJsonObject(body: unknown): Params | undefined {
-  if (typeof body !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return isPlainObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function objectBody(body: unknown): Params {
-  if (body === undefined || body === null) return {};
-  if (!isPlainObject(body)) throw new SimulatorInputError('body', 'must be a JSON object');
-  return body;
-}
-
-function isPlainObject(value: unknown): value is Params {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function httpStatusOf(error: unknown): number {
-  const status = (error as { statusCode?: unknown } | null | undefined)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : 'bad request';
 }

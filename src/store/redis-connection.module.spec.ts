@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 import { TokenModule } from '../token/token.module';
 import { InjectWxhubRedis, isCluster, WXHUB_REDIS, type RedisClient } from './redis.constants';
 import { RedisConnectionModule } from './redis-connection.module';

@@ -8,7 +8,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { optionsModule, type AsyncModuleOptions } from '../common/options-module';
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 import { createRedisClient } from './redis-options';
 import { isCluster, type RedisClient } from './redis.constants';
 

@@ -1,4 +1,4 @@
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { clusterClientOptions, createRedisClient, redisClientOptions } from './redis-options';
 
 describe('Redis connection options', () => {

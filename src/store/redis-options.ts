@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 import type { RedisClient } from './redis.constants';
 import { checkedRedisUrl } from './redis-url';
 

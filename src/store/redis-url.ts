@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../config/wxhub-config';
+import type { RedisConnection } from '../config/redis-topology';
 
 /** A REDIS_URL taken apart: what ioredis connects with. */
 export interface RedisUrl {

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { AccountConfig } from '../accounts/account-config';
 import { WechatForwarder } from '../api/gateway/wechat-forwarder';
-import { WECHAT_BUSINESS_API } from '../sandbox/simulator-business-api';
+import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
 import { UpstreamTokenError } from '../token/errors/upstream-token.error';
 import { WechatTokenClient } from '../token/wechat-token-client';
 import { CustomerServiceSender } from '../wechat-callback/customer-service-sender';

@@ -1,5 +1,5 @@
 import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
-import { sandboxOpenid } from '../../sandbox/simulator-business-api';
+import { sandboxOpenid } from '../../sandbox/business/business-state';
 
 const APP = 'wx0000000000menu01';
 const SECRET = 'menusecret0000000000000000000000';

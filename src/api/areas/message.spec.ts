@@ -3,7 +3,7 @@ import {
   SANDBOX_TEMPLATE_ID,
   SANDBOX_UNSUBSCRIBED_OPENID,
   sandboxOpenid,
-} from '../../sandbox/simulator-business-api';
+} from '../../sandbox/business/business-state';
 
 const APP = 'wx00000000000msg01';
 const SECRET = 'messagesecret0000000000000000000';

@@ -1,5 +1,5 @@
 import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
-import { sandboxOpenid } from '../../sandbox/simulator-business-api';
+import { sandboxOpenid } from '../../sandbox/business/business-state';
 
 const APP = 'wx0000000000tags01';
 const SECRET = 'tagssecret0000000000000000000000';

@@ -3,7 +3,7 @@ import {
   SANDBOX_UNSUBSCRIBED_OPENID,
   sandboxOpenid,
   seedSandboxUsers,
-} from '../../sandbox/simulator-business-api';
+} from '../../sandbox/business/business-state';
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx0000000000user01';

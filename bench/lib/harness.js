@@ -1,7 +1,9 @@
 'use strict';
 /**
- * What run.js and floor.js share: child servers that die with the benchmark, readiness through the callback's
- * URL check, autocannon runs that send each push of a pool once, CPU accounting from /proc, and the report helpers.
+ * What every benchmark shares: the build check, child servers (and a throw-away redis-server) that die with the
+ * benchmark, readiness polling, loopback HTTP calls, CPU accounting from /proc, the report helpers (machine, git,
+ * versions, the bench/RESULTS.md section writer), and the callback benchmarks' load: readiness through the URL check
+ * and autocannon runs that send each push of a pool once.
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');

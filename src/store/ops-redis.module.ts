@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { WxhubConfigModule, WXHUB_CONFIG } from '../config/wxhub-config.module';
 import type { WxhubConfig } from '../config/wxhub-config';
-import { RedisConnectionModule } from '../store/redis-connection.module';
-import { OPS_REDIS, OPS_REDIS_NAMESPACE } from './ops-redis.constants';
+import { RedisConnectionModule } from './redis-connection.module';
+import { OPS_REDIS, OPS_REDIS_NAMESPACE } from './redis.constants';
 
 const connection = RedisConnectionModule.forRootAsync({
   provide: OPS_REDIS,

@@ -1,11 +1,8 @@
-import {
-  checkSandboxTicket,
-  mintSandboxOAuthCode,
-  parseMultipart,
-  sandboxOpenid,
-  sandboxTicketStats,
-} from './simulator-business-api';
-import { WechatSimulator } from './wechat-simulator';
+import { sandboxOpenid } from './business-state';
+import { mintSandboxOAuthCode } from './oauth';
+import { checkSandboxTicket, sandboxTicketStats } from './tickets';
+import { parseMultipart } from './uploads';
+import { WechatSimulator } from '../wechat-simulator';
 
 const APP = { appId: 'wxbusinessapi0000a', appSecret: 'business-secret-0123456789abcdef' };
 const OTHER = { appId: 'wxbusinessapi0000b', appSecret: 'business-secret-fedcba9876543210' };

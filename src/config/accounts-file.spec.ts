@@ -1,0 +1,204 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAccounts, parseAccountsFile } from './accounts-file';
+import { ConfigError } from './config-error';
+import { loadWxhubConfig } from './wxhub-config';
+
+const STABLE = { appId: 'wx1234567890abcdef', appSecret: 'abcdef0123456789abcdef0123456789' };
+const LEGACY = {
+  appId: 'wxfedcba0987654321',
+  appSecret: '0123456789abcdef0123456789abcdef',
+  tokenEndpoint: 'legacy',
+};
+const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+function accountsEnv(accounts: unknown, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { WECHAT_ACCOUNTS: JSON.stringify(accounts), ...env };
+}
+
+/** The ConfigError that `load` throws; fails the test if it throws something else or nothing. */
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError, but the configuration was accepted');
+}
+
+function loadError(env: NodeJS.ProcessEnv): ConfigError {
+  return configError(() => loadWxhubConfig(env));
+}
+
+describe('WECHAT_ACCOUNTS_FILE', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wxhub-config-spec-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function file(name: string, text: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  it('reads a YAML file holding a bare array of accounts', () => {
+    const path = file(
+      'bare.yaml',
+      [
+        `- appId: ${STABLE.appId}`,
+        `  appSecret: ${STABLE.appSecret}`,
+        `  messageMode: compatible`,
+        `  encodingAESKey: ${AES_KEY}`,
+        `- appId: ${LEGACY.appId}`,
+        `  appSecret: ${LEGACY.appSecret}`,
+        `  tokenEndpoint: legacy`,
+        '',
+      ].join('\n'),
+    );
+
+    const config = loadWxhubConfig({ WECHAT_ACCOUNTS_FILE: path });
+
+    expect(config.accountsFile).toBe(path);
+    expect(config.sandbox.enabled).toBe(false);
+    expect(config.accounts.map((a) => ({ ...a }))).toEqual([
+      { ...STABLE, messageMode: 'compatible', encodingAESKey: AES_KEY, tokenEndpoint: 'stable' },
+      { ...LEGACY, messageMode: 'plain' },
+    ]);
+  });
+
+  it('reads a YAML file holding {accounts: [...]}', () => {
+    const path = file(
+      'wrapped.yml',
+      `accounts:\n  - appId: ${STABLE.appId}\n    appSecret: ${STABLE.appSecret}\n`,
+    );
+
+    const config = loadWxhubConfig({ WECHAT_ACCOUNTS_FILE: path });
+
+    expect(config.accounts.map((a) => a.appId)).toEqual([STABLE.appId]);
+  });
+
+  it('reads a JSON file', () => {
+    const path = file('accounts.json', JSON.stringify({ accounts: [LEGACY] }));
+
+    expect(loadWxhubConfig({ WECHAT_ACCOUNTS_FILE: path }).accounts.map((a) => a.tokenEndpoint)).toEqual([
+      'legacy',
+    ]);
+  });
+
+  it('names bad fields with the WECHAT_ACCOUNTS_FILE path', () => {
+    const path = file('bad.yaml', `- appId: ${STABLE.appId}\n  appSecret: nope\n`);
+
+    expect(loadError({ WECHAT_ACCOUNTS_FILE: path }).problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS_FILE\[0\]\.appSecret must be/),
+    ]);
+  });
+
+  it('refuses a file that is not valid YAML', () => {
+    const path = file('broken.yaml', `- appId: ${STABLE.appId}\n  appSecret: "unterminated\n`);
+
+    expect(loadError({ WECHAT_ACCOUNTS_FILE: path }).problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS_FILE is not valid YAML\/JSON \(near line \d+\)$/),
+    ]);
+  });
+
+  it('refuses a missing file with a message naming the variable and the cause', () => {
+    const error = loadError({ WECHAT_ACCOUNTS_FILE: join(dir, 'missing.yaml') });
+
+    expect(error.problems).toEqual(['WECHAT_ACCOUNTS_FILE cannot be read: ENOENT']);
+  });
+
+  it('refuses WECHAT_ACCOUNTS together with WECHAT_ACCOUNTS_FILE', () => {
+    const path = file('both.yaml', `- appId: ${STABLE.appId}\n  appSecret: ${STABLE.appSecret}\n`);
+
+    const error = loadError(accountsEnv([LEGACY], { WECHAT_ACCOUNTS_FILE: path }));
+
+    expect(error.problems).toEqual(['set either WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE, not both']);
+  });
+});
+
+describe('parseAccounts', () => {
+  it('parses JSON for WECHAT_ACCOUNTS and fills in the default mode and endpoint', () => {
+    const [account, ...rest] = parseAccounts(JSON.stringify([STABLE]), 'WECHAT_ACCOUNTS');
+
+    expect(rest).toEqual([]);
+    expect(account).toMatchObject({ ...STABLE, messageMode: 'plain', tokenEndpoint: 'stable' });
+  });
+
+  it('parses YAML for a file source', () => {
+    const accounts = parseAccounts(
+      `- appId: ${LEGACY.appId}\n  appSecret: ${LEGACY.appSecret}\n  tokenEndpoint: legacy\n`,
+      'WECHAT_ACCOUNTS_FILE',
+    );
+
+    expect(accounts.map((a) => [a.appId, a.tokenEndpoint])).toEqual([[LEGACY.appId, 'legacy']]);
+  });
+
+  it('treats YAML text given as WECHAT_ACCOUNTS as invalid JSON', () => {
+    const error = configError(() => parseAccounts(`- appId: ${STABLE.appId}\n`, 'WECHAT_ACCOUNTS'));
+
+    expect(error.problems).toEqual([expect.stringMatching(/^WECHAT_ACCOUNTS is not valid JSON/)]);
+  });
+
+  it('accepts an empty list', () => {
+    expect(parseAccounts('[]', 'WECHAT_ACCOUNTS')).toEqual([]);
+  });
+});
+
+describe('the object form', () => {
+  it('reads { accounts: [...] } from WECHAT_ACCOUNTS as from a file', () => {
+    const { accounts } = parseAccountsFile(JSON.stringify({ accounts: [STABLE, LEGACY] }), 'WECHAT_ACCOUNTS');
+
+    expect(accounts.map((a) => [a.appId, a.tokenEndpoint])).toEqual([
+      [STABLE.appId, 'stable'],
+      [LEGACY.appId, 'legacy'],
+    ]);
+  });
+
+  it('reads an object without an accounts section as no accounts', () => {
+    expect(parseAccountsFile('{}', 'WECHAT_ACCOUNTS').accounts).toEqual([]);
+  });
+
+  it('refuses an unknown top-level key, naming it and the known sections', () => {
+    const error = configError(() =>
+      parseAccountsFile(
+        `accounts: []\ncomponent:\n  - componentAppId: wx0000000000000001\n`,
+        'WECHAT_ACCOUNTS_FILE',
+      ),
+    );
+
+    expect(error.problems).toEqual([
+      'WECHAT_ACCOUNTS_FILE.component is not a known section (known: accounts)',
+    ]);
+  });
+
+  it('names a bad account of the accounts section as in the bare form', () => {
+    const error = configError(() =>
+      parseAccountsFile(JSON.stringify({ accounts: [{ ...STABLE, appSecret: 'nope' }] }), 'WECHAT_ACCOUNTS'),
+    );
+
+    expect(error.problems).toEqual([expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.appSecret must be/)]);
+  });
+
+  it('refuses an accounts section that is not a list', () => {
+    const error = configError(() =>
+      parseAccountsFile(JSON.stringify({ accounts: STABLE }), 'WECHAT_ACCOUNTS'),
+    );
+
+    expect(error.problems).toEqual(['WECHAT_ACCOUNTS must be an array of accounts']);
+  });
+
+  it('refuses a file that is neither a list nor an object', () => {
+    const error = configError(() => parseAccountsFile('just text', 'WECHAT_ACCOUNTS_FILE'));
+
+    expect(error.problems).toEqual([
+      'WECHAT_ACCOUNTS_FILE must be an array of accounts or an object such as { accounts: [...] }',
+    ]);
+  });
+});
