@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RedisTokenStore } from '../src/store/redis-token-store';
+import type { CredentialRecord } from '../src/store/token-store';
 import {
   AUTHORIZER,
   FakeOpenPlatform,
@@ -80,7 +81,7 @@ describe('credential records in Redis', () => {
 
   it('reads a record written before records could carry a refresh token, and replaces it by compare-and-set', async () => {
     const key = `${prefix}:{wxolder00000000001}:token`;
-    const older = {
+    const older: CredentialRecord = {
       value: 'ACCESS_TOKEN_OLD',
       version: 7,
       fetchedAt: Date.now() - 1_000,
