@@ -59,7 +59,11 @@ export class CredentialEngine {
   readonly minServeMs: number;
   /** A value with less than this left is refreshed. */
   readonly refreshAheadMs: number;
-  private readonly copies = new Map<string, HeldCredential>();
+  /**
+   * The in-process copies by account. Read-only outside the engine; exposed so that the hottest read
+   * (TokenService.getAccessToken) is one map lookup with no call in between.
+   */
+  readonly copies = new Map<string, HeldCredential>();
   private readonly flights = new Map<string, Promise<unknown>>();
   private readonly failures = new Map<string, FailureState>();
   private readonly listeners = new Set<HeldListener>();

@@ -3,7 +3,7 @@ import { AccountRegistry } from '../accounts/account-registry';
 import type { AuditActor } from '../audit/audit-entry';
 import { chinaDay } from '../common/time';
 import type { TokenStore } from '../store/token-store';
-import type { AccessToken } from './credential-engine';
+import type { AccessToken, HeldCredential } from './credential-engine';
 import { ForceBudget } from './force-budget';
 import { COUNTERS, InjectTokenStore } from './token.constants';
 import { TokenAudit } from './token-audit';
@@ -27,6 +27,8 @@ export type { TokenLearnedListener } from './token-reader';
  */
 @Injectable()
 export class TokenService {
+  private readonly copies: ReadonlyMap<string, HeldCredential>;
+
   constructor(
     @InjectTokenStore() private readonly store: TokenStore,
     private readonly reader: TokenReader,
@@ -36,11 +38,13 @@ export class TokenService {
     private readonly audit: TokenAudit,
     private readonly accounts: AccountRegistry,
     private readonly scheduler: TokenScheduler,
-  ) {}
+  ) {
+    this.copies = refresher.engine.copies;
+  }
 
   /** The current access_token of `appId`. Throws TokenUnavailableError when none can be had in time. */
   async getAccessToken(appId: string): Promise<string> {
-    return (this.reader.cachedToken(appId) ?? (await this.reader.getToken(appId))).value;
+    return (this.cachedToken(appId) ?? (await this.reader.getToken(appId))).value;
   }
 
   /** Like getAccessToken, with the version and expiry. */
@@ -54,7 +58,8 @@ export class TokenService {
    * account. For hot paths that answer synchronously and fall back to getToken.
    */
   cachedToken(appId: string): AccessToken | undefined {
-    return this.reader.cachedToken(appId);
+    const held = this.copies.get(appId);
+    return held !== undefined && Date.now() < held.checkedUntil ? held.token : undefined;
   }
 
   /**
