@@ -4,6 +4,7 @@ import type { CredentialRecord, TokenStore } from '../store/token-store';
 import { throwIfBackingOff } from './backoff';
 import { CredentialCoordinator } from './credential-coordinator';
 import type { CredentialKind, FetchedCredential } from './credential-kind';
+import { CredentialTerminalError } from './errors/credential-terminal.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
@@ -33,8 +34,11 @@ export interface HeldCredential {
 export interface FailureState {
   attempt: number;
   at: number;
+  /** Infinity after a terminal failure. */
   retryAt: number;
   error: UpstreamTokenError;
+  /** The kind's terminal state (`needs-reauthorization`) when no retry can help. */
+  terminal?: string;
 }
 
 /** Told of each new value, version or expiry held; `previous` is the record it replaced. */
@@ -263,7 +267,15 @@ export class CredentialEngine {
 
   /** Refuses at once while the account's backoff is pending. */
   throwIfBackingOff(appId: string): void {
-    throwIfBackingOff(appId, this.failures.get(appId));
+    const failure = this.failures.get(appId);
+    if (failure?.terminal)
+      throw new CredentialTerminalError(
+        appId,
+        failure.error.message,
+        failure.terminal,
+        failure.error.errcode,
+      );
+    throwIfBackingOff(appId, failure);
   }
 
   /**
@@ -292,12 +304,10 @@ export class CredentialEngine {
     } catch (error) {
       if (error instanceof TokenUnavailableError) throw error;
       const failure = this.recordFailure(appId, error, current);
-      throw new TokenUnavailableError(
-        appId,
-        options.reason ? options.reason(failure.error.message) : failure.error.message,
-        failure.error.errcode,
-        failure.retryAt - Date.now(),
-      );
+      const message = options.reason ? options.reason(failure.error.message) : failure.error.message;
+      if (failure.terminal)
+        throw new CredentialTerminalError(appId, message, failure.terminal, failure.error.errcode);
+      throw new TokenUnavailableError(appId, message, failure.error.errcode, failure.retryAt - Date.now());
     }
   }
 
@@ -328,8 +338,17 @@ export class CredentialEngine {
         ? error
         : new UpstreamTokenError('network', `unexpected failure of the ${this.kind.label} call`);
     const attempt = (this.failures.get(appId)?.attempt ?? 0) + 1;
-    const delay = this.kind.backoffMs(upstream, attempt, current);
     const now = Date.now();
+    const terminal = this.kind.terminal?.(upstream);
+    if (terminal) {
+      const failure: FailureState = { attempt, at: now, retryAt: Infinity, error: upstream, terminal };
+      this.failures.set(appId, failure);
+      this.logger.error(
+        `${this.kind.label} call for ${appId} failed: ${upstream.message}; ${terminal}, no further attempt`,
+      );
+      return failure;
+    }
+    const delay = this.kind.backoffMs(upstream, attempt, current);
     const failure: FailureState = { attempt, at: now, retryAt: now + delay, error: upstream };
     this.failures.set(appId, failure);
     const message = `${this.kind.label} call for ${appId} failed (attempt ${attempt}): ${upstream.message}; next attempt in ${Math.ceil(delay / 1000)} s`;

@@ -67,6 +67,12 @@ export interface CredentialKind {
   readonly forceable?: boolean;
   /** ms to wait before the next attempt after `attempt` consecutive failures (1 = the first). */
   backoffMs(error: UpstreamTokenError, attempt: number, current: CredentialRecord | null): number;
+  /**
+   * A failure no retry can fix (an authorizer's refresh token refused with 61023): the state the credential is left
+   * in (`needs-reauthorization`). The engine then makes no further fetch and the schedule drops it, until
+   * `CredentialEngine.forgetFailure` (a new authorization) and `TokenScheduler.track` re-arm it.
+   */
+  terminal?(error: UpstreamTokenError): string | undefined;
   /** Failures that need a person (settings, quota) are logged as errors, the others as warnings. */
   needsAttention(error: UpstreamTokenError): boolean;
   /**

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
 import type { CredentialKindId, CredentialRecord, TokenStore } from '../store/token-store';
 import { ConcurrencyLimiter } from './concurrency-limiter';
+import { CredentialTerminalError } from './errors/credential-terminal.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
@@ -215,6 +216,11 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       if (record) this.plan(plan.appId, plan.kind, record);
     } catch (error) {
       if (this.planned.get(key) !== plan) return;
+      // a terminal failure (needs re-authorization): no retry until the credential is tracked again
+      if (error instanceof CredentialTerminalError) {
+        this.planned.delete(key);
+        return;
+      }
       const retryAfter =
         error instanceof TokenUnavailableError && error.retryAfterMs ? error.retryAfterMs : STORE_RETRY_MS;
       this.schedule(

@@ -6,6 +6,7 @@ import type { CredentialRecord, TokenStore } from '../../src/store/token-store';
 import { CredentialCoordinator } from '../../src/token/credential-coordinator';
 import { CredentialEngines, type CredentialEngine } from '../../src/token/credential-engine';
 import type { CredentialKind } from '../../src/token/credential-kind';
+import { CredentialTerminalError } from '../../src/token/errors/credential-terminal.error';
 import { UpstreamTokenError } from '../../src/token/errors/upstream-token.error';
 import { resolveTokenPlaneOptions } from '../../src/token/token-plane-options';
 import { TokenScheduler } from '../../src/token/token-scheduler';
@@ -105,7 +106,8 @@ export function authorizerKind(wechat: FakeOpenPlatform, component: CredentialEn
     persistsRefreshToken: true,
     dayCounter: 'authorizer_token',
     backoffMs: backoff,
-    needsAttention: (error) => error.errcode === 61023,
+    needsAttention: () => false,
+    terminal: (error) => (error.errcode === 61023 ? 'needs-reauthorization' : undefined),
     async fetch({ current, countCall }) {
       const startedAt = Date.now();
       const componentToken = (await component.get(COMPONENT)).token.value;
@@ -281,6 +283,39 @@ export function credentialKindContract(backend: () => KindBackend): void {
     expect(held.token.value).not.toBe('authorizer-seed-1');
     expect(held.token.expiresAt.getTime() - Date.now()).toBeGreaterThan(TEN_MINUTES);
     expect(wechat.authorizerCalls).toBe(1);
+  });
+
+  it('stops at needs-reauthorization when the refresh token is refused (61023): no retry, until re-armed', async () => {
+    const wechat = new FakeOpenPlatform();
+    const store = backend().open();
+    await store.compareAndSet(
+      AUTHORIZER,
+      'authorizer_token',
+      authorizerRecord(1, 'refresh-revoked', -1_000),
+      0,
+    );
+    const plane = start(store, wechat, 'a');
+
+    const first = await plane.authorizer.get(AUTHORIZER).catch((error: unknown) => error);
+    const again = await plane.authorizer.get(AUTHORIZER).catch((error: unknown) => error);
+
+    expect(first).toBeInstanceOf(CredentialTerminalError);
+    expect(first).toMatchObject({ errcode: 61023, state: 'needs-reauthorization', retryAfterMs: undefined });
+    expect(again).toBeInstanceOf(CredentialTerminalError);
+    expect(wechat.authorizerCalls).toBe(1);
+    expect(plane.authorizer.failureOf(AUTHORIZER)?.terminal).toBe('needs-reauthorization');
+
+    // a new authorization stores a working refresh token and re-arms the credential
+    const current = await store.get(AUTHORIZER, 'authorizer_token');
+    await store.compareAndSet(
+      AUTHORIZER,
+      'authorizer_token',
+      { ...current!, version: 2, refreshToken: wechat.latestRefreshToken },
+      1,
+    );
+    plane.authorizer.forgetFailure(AUTHORIZER);
+    expect((await plane.authorizer.get(AUTHORIZER)).token.value).toBe(wechat.latestValue);
+    expect(wechat.authorizerCalls).toBe(2);
   });
 
   it('writes no refresh token for a kind that keeps none, and keeps the stored one when a fetch returns none', async () => {
