@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import {
   FORCE_COUNTER,
   type CredentialChange,
-  type CredentialKind,
+  type CredentialKindId,
   type CredentialRecord,
   type ForceReservation,
   type TokenStore,
@@ -19,14 +19,14 @@ export class MemoryTokenStore implements TokenStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async get(appId: string, kind: CredentialKind): Promise<CredentialRecord | null> {
+  async get(appId: string, kind: CredentialKindId): Promise<CredentialRecord | null> {
     const record = this.records.get(`${appId}:${kind}`);
     return record ? { ...record } : null;
   }
 
   async compareAndSet(
     appId: string,
-    kind: CredentialKind,
+    kind: CredentialKindId,
     record: CredentialRecord,
     expectedVersion: number,
   ): Promise<{ stored: boolean; current: CredentialRecord | null }> {

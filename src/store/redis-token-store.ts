@@ -3,7 +3,7 @@ import { COMPARE_AND_SET, EXTEND_LOCK, RELEASE_LOCK, RESERVE_FORCE } from './red
 import {
   FORCE_COUNTER,
   type CredentialChange,
-  type CredentialKind,
+  type CredentialKindId,
   type CredentialRecord,
   type ForceReservation,
   type TokenStore,
@@ -70,14 +70,14 @@ export class RedisTokenStore implements TokenStore {
     return `${this.prefix}:{${appId}}:${what}`;
   }
 
-  async get(appId: string, kind: CredentialKind): Promise<CredentialRecord | null> {
+  async get(appId: string, kind: CredentialKindId): Promise<CredentialRecord | null> {
     const raw = await this.client.get(this.key(appId, kind));
     return raw ? (JSON.parse(raw) as CredentialRecord) : null;
   }
 
   async compareAndSet(
     appId: string,
-    kind: CredentialKind,
+    kind: CredentialKindId,
     record: CredentialRecord,
     expectedVersion: number,
   ): Promise<{ stored: boolean; current: CredentialRecord | null }> {

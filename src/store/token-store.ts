@@ -11,14 +11,24 @@ export interface CredentialRecord {
   endpoint: TokenEndpoint;
   /** why it was fetched: schedule, cold, invalid-report, force, … */
   source: string;
+  /**
+   * A kind's companion secret that WeChat returns with the value and that must be stored with it (an authorizer's
+   * refresh token): written in the same compare-and-set as the value, so the stored pair is always one fetch's.
+   * Absent for kinds that have none (records written before it existed read as such).
+   */
+  refreshToken?: string;
 }
 
-/** Which credential of an account a record holds. */
-export type CredentialKind = 'token' | 'jsapi_ticket' | 'wx_card_ticket';
+/**
+ * Which credential of an account a record holds: the last part of its key (`token`, `jsapi_ticket`,
+ * `wx_card_ticket`, and the kinds defined later such as `component_token`, `authorizer_token`). Lowercase
+ * letters, digits and `_`.
+ */
+export type CredentialKindId = string;
 
 export interface CredentialChange {
   appId: string;
-  kind: CredentialKind;
+  kind: CredentialKindId;
   version: number;
 }
 
@@ -32,14 +42,14 @@ export type ForceReservation =
  */
 export interface TokenStore {
   readonly description: string;
-  get(appId: string, kind: CredentialKind): Promise<CredentialRecord | null>;
+  get(appId: string, kind: CredentialKindId): Promise<CredentialRecord | null>;
   /**
    * Stores `record` only if the stored version is `expectedVersion` (0 when nothing is stored), then
    * notifies every instance. Returns the record that is current afterwards.
    */
   compareAndSet(
     appId: string,
-    kind: CredentialKind,
+    kind: CredentialKindId,
     record: CredentialRecord,
     expectedVersion: number,
   ): Promise<{ stored: boolean; current: CredentialRecord | null }>;

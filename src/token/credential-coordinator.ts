@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import type { TokenEndpoint } from '../accounts/account-config';
-import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
+import type { CredentialKindId, CredentialRecord, TokenStore } from '../store/token-store';
+import type { FetchedCredential } from './credential-kind';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
@@ -21,28 +22,22 @@ export interface CoordinatedStep<T> {
 
 interface HeldLock {
   appId: string;
-  kind: CredentialKind;
+  kind: CredentialKindId;
   owner: string;
 }
 
-/** A value fetched from WeChat, about to be stored. */
-export interface FetchedCredential {
-  value: string;
-  expiresInSeconds: number;
-  /** ms since epoch when the request left: expiry is measured from here, so it is never later than WeChat's. */
-  startedAt: number;
-}
-
 /**
- * The record that follows `current` once `fetched` arrived: the next version for a new value; for the same value
- * the same version and fetch time, only the expiry updated.
+ * The record that follows `current` once `fetched` arrived: the next version for a new value (or a new refresh
+ * token); for the same value the same version and fetch time, only the expiry updated. A fetch that returns no
+ * refresh token keeps the stored one.
  */
 export function nextRecord(
   current: CredentialRecord | null,
   fetched: FetchedCredential,
   meta: { endpoint: TokenEndpoint; source: string },
 ): { record: CredentialRecord; same: boolean } {
-  const same = current?.value === fetched.value;
+  const refreshToken = fetched.refreshToken ?? current?.refreshToken;
+  const same = current?.value === fetched.value && current.refreshToken === refreshToken;
   return {
     same,
     record: {
@@ -52,6 +47,7 @@ export function nextRecord(
       expiresAt: fetched.startedAt + fetched.expiresInSeconds * 1000,
       endpoint: meta.endpoint,
       source: meta.source,
+      ...(refreshToken === undefined ? {} : { refreshToken }),
     },
   };
 }
@@ -99,16 +95,20 @@ export class CredentialCoordinator implements OnModuleDestroy {
     await Promise.all(held.map((lock) => this.release(lock)));
   }
 
-  /** The credential can still be handed out. */
-  usable(record: CredentialRecord | null, now = Date.now()): record is CredentialRecord {
-    return record !== null && record.expiresAt - now > this.options.minServeMs;
+  /** The credential can still be handed out (it has more than `minServeMs` left). */
+  usable(
+    record: CredentialRecord | null,
+    now = Date.now(),
+    minServeMs = this.options.minServeMs,
+  ): record is CredentialRecord {
+    return record !== null && record.expiresAt - now > minServeMs;
   }
 
   needsRefresh(record: CredentialRecord, now = Date.now(), horizonMs = this.options.refreshAheadMs): boolean {
     return record.expiresAt - now <= horizonMs;
   }
 
-  async coordinate<T>(appId: string, kind: CredentialKind, step: CoordinatedStep<T>): Promise<T> {
+  async coordinate<T>(appId: string, kind: CredentialKindId, step: CoordinatedStep<T>): Promise<T> {
     const started = Date.now();
     const deadline = started + this.options.waitTimeoutMs;
     const owner = `${this.options.instanceId}:${randomUUID()}`;
@@ -155,7 +155,7 @@ export class CredentialCoordinator implements OnModuleDestroy {
     }
   }
 
-  async read(appId: string, kind: CredentialKind): Promise<CredentialRecord | null> {
+  async read(appId: string, kind: CredentialKindId): Promise<CredentialRecord | null> {
     try {
       return await this.store.get(appId, kind);
     } catch (error) {
@@ -169,10 +169,10 @@ export class CredentialCoordinator implements OnModuleDestroy {
    */
   async save(
     appId: string,
-    kind: CredentialKind,
+    kind: CredentialKindId,
     current: CredentialRecord | null,
     fetched: FetchedCredential,
-    meta: { endpoint: TokenEndpoint; source: string },
+    meta: { endpoint: TokenEndpoint; source: string; minServeMs?: number },
   ): Promise<{ record: CredentialRecord; changed: boolean }> {
     // NOTE: work abandoned at shutdown no longer holds the lock; CAS orders versions but cannot tell that a
     // value fetched meanwhile by the new holder is the live one, so the abandoned work must not write.
@@ -189,14 +189,17 @@ export class CredentialCoordinator implements OnModuleDestroy {
         `a newer ${describe(kind)} of ${appId} was stored meanwhile (version ${result.current?.version}); keeping it`,
       );
       return {
-        record: result.current && this.usable(result.current) ? result.current : record,
+        record:
+          result.current && this.usable(result.current, Date.now(), meta.minServeMs)
+            ? result.current
+            : record,
         changed: false,
       };
     }
     return { record, changed: !same };
   }
 
-  private async tryLock(appId: string, kind: CredentialKind, owner: string): Promise<boolean> {
+  private async tryLock(appId: string, kind: CredentialKindId, owner: string): Promise<boolean> {
     try {
       return await this.store.tryLock(appId, kind, owner, this.options.lockTtlMs);
     } catch (error) {
@@ -238,6 +241,6 @@ export class CredentialCoordinator implements OnModuleDestroy {
   }
 }
 
-function describe(kind: CredentialKind): string {
-  return kind === 'token' ? 'token' : kind.replace('_', ' ');
+function describe(kind: CredentialKindId): string {
+  return kind === 'token' ? 'token' : kind.replaceAll('_', ' ');
 }

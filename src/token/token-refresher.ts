@@ -1,18 +1,21 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
-import { backoffMs, chinaDay, msUntilNextChinaDay } from '../common/time';
+import { chinaDay, msUntilNextChinaDay } from '../common/time';
 import { MetricsService } from '../metrics/metrics.service';
 import type { CredentialRecord, TokenStore } from '../store/token-store';
+import { accessTokenKind } from './access-token.kind';
+import { CredentialCoordinator, nextRecord } from './credential-coordinator';
+import { CredentialEngines, type CredentialEngine, type FailureState } from './credential-engine';
+import type { FetchedCredential } from './credential-kind';
 import { AccountNotFoundError } from './errors/account-not-found.error';
 import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
-import { throwIfBackingOff } from './backoff';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
-import { UpstreamTokenError } from './errors/upstream-token.error';
-import { CredentialCoordinator, nextRecord } from './credential-coordinator';
 import { COUNTERS, InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
-import { WechatTokenClient, type FetchedToken } from './wechat-token-client';
+import { WechatTokenClient } from './wechat-token-client';
+
+export type { FailureState } from './credential-engine';
 
 /** What a refresh is for; it decides when the work is already done by someone else. */
 export type RefreshIntent =
@@ -28,27 +31,22 @@ export interface RefreshResult {
   outcome: RefreshOutcome;
 }
 
-export interface FailureState {
-  attempt: number;
-  at: number;
-  retryAt: number;
-  error: UpstreamTokenError;
-}
-
-const LEGACY_QUOTA_WARNING = 1500;
 /** A probe's "alive" verdict spares further probes of the same token for this long (the re-query still runs). */
 const VERIFIED_LIVE_MS = 5_000;
 
 /**
- * Fetches tokens from WeChat so that the whole fleet makes the fewest calls: single-flight in the process,
- * a lease lock across processes with a double check after taking it, compare-and-set writes, and backoff
- * after failures. Callers never see an upstream error directly: they get TokenUnavailableError.
+ * The access-token kind's intents on the credential engine: refreshes so that the whole fleet makes the fewest
+ * calls (single-flight in the process, a lease lock across processes with a double check after taking it,
+ * compare-and-set writes, backoff after failures), plus what only the access token has — invalid-token reports
+ * (compare-and-refresh, probes, foreign-invalidation detection), operators' forced refreshes against the daily
+ * budget, and renewal of a stable token while the store is unreachable. Callers never see an upstream error
+ * directly: they get TokenUnavailableError.
  */
 @Injectable()
 export class TokenRefresher {
   private readonly logger = new Logger(TokenRefresher.name);
-  private readonly inFlight = new Map<string, Promise<RefreshResult>>();
-  private readonly failures = new Map<string, FailureState>();
+  /** The access token's engine: its in-process copy, flights and backoff are the read path's too. */
+  readonly engine: CredentialEngine;
   private readonly verifiedLive = new Map<string, { value: string; until: number }>();
   private readonly foreign = new Map<string, { count: number; lastAt: number }>();
 
@@ -57,26 +55,41 @@ export class TokenRefresher {
     private readonly client: WechatTokenClient,
     private readonly accounts: AccountRegistry,
     private readonly coordinator: CredentialCoordinator,
+    engines: CredentialEngines,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
     @Optional() private readonly metrics?: MetricsService,
-  ) {}
+  ) {
+    const kind = accessTokenKind({
+      client,
+      accounts,
+      store,
+      options,
+      metrics,
+      warn: (message) => this.logger.warn(message),
+    });
+    this.engine = engines.create(kind, {
+      logger: this.logger,
+      scheduledRefresh: async (appId, horizonMs) =>
+        (await this.refresh(appId, { kind: 'expiring', horizonMs })).record,
+    });
+  }
 
   /** The token can still be handed out. */
   usable(record: CredentialRecord | null, now = Date.now()): record is CredentialRecord {
-    return this.coordinator.usable(record, now);
+    return this.engine.usable(record, now);
   }
 
   needsRefresh(record: CredentialRecord, now = Date.now(), horizonMs = this.options.refreshAheadMs): boolean {
-    return this.coordinator.needsRefresh(record, now, horizonMs);
+    return this.engine.needsRefresh(record, now, horizonMs);
   }
 
   failureOf(appId: string): FailureState | undefined {
-    return this.failures.get(appId);
+    return this.engine.failureOf(appId);
   }
 
   /** Drops the backoff of an account (its settings changed): the next refresh goes ahead at once. */
   forgetFailure(appId: string): void {
-    this.failures.delete(appId);
+    this.engine.forgetFailure(appId);
   }
 
   foreignInvalidationsOf(appId: string): { count: number; lastAt: number } | undefined {
@@ -84,8 +97,7 @@ export class TokenRefresher {
   }
 
   refreshing(appId: string): boolean {
-    for (const key of this.inFlight.keys()) if (key.startsWith(`${appId}|`)) return true;
-    return false;
+    return this.engine.refreshing(appId);
   }
 
   /** Runs one refresh per account and intent at a time in this process; concurrent callers share it. */
@@ -93,11 +105,7 @@ export class TokenRefresher {
     const account = this.accounts.get(appId);
     if (!account) return Promise.reject(new AccountNotFoundError(appId));
     const key = `${appId}|${intent.kind === 'invalid' ? `invalid:${intent.token}` : intent.kind === 'force' ? 'force' : 'refresh'}`;
-    let flight = this.inFlight.get(key);
-    if (!flight) {
-      flight = this.run(account, intent).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, flight);
-    }
+    const flight = this.engine.flight(key, () => this.run(account, intent));
     if (intent.kind === 'invalid' && this.metrics) {
       const metrics = this.metrics;
       // every report counts, also those that share another report's flight
@@ -121,18 +129,12 @@ export class TokenRefresher {
   refreshWithoutStore(appId: string, current: CredentialRecord | null): Promise<RefreshResult> {
     const account = this.accounts.get(appId);
     if (!account) return Promise.reject(new AccountNotFoundError(appId));
-    if (account.tokenEndpoint !== 'stable') {
+    if (this.engine.kind.rotation(appId) !== 'stable') {
       return Promise.reject(
         new TokenUnavailableError(appId, 'a legacy token cannot be renewed without the store and its lock'),
       );
     }
-    const key = `${appId}|without-store`;
-    let flight = this.inFlight.get(key);
-    if (!flight) {
-      flight = this.fetchWithoutStore(account, current).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, flight);
-    }
-    return flight;
+    return this.engine.flight(`${appId}|without-store`, () => this.fetchWithoutStore(account, current));
   }
 
   private async fetchWithoutStore(
@@ -142,17 +144,12 @@ export class TokenRefresher {
     const now = Date.now();
     if (this.usable(current, now) && !this.needsRefresh(current, now))
       return { record: current, outcome: 'fresh' };
-    throwIfBackingOff(account.appId, this.failures.get(account.appId));
+    this.engine.throwIfBackingOff(account.appId);
     const fetched = await this.fetchUpstream(account, current, false);
-    const { record, same } = nextRecord(
-      current,
-      {
-        value: fetched.accessToken,
-        expiresInSeconds: fetched.expiresInSeconds,
-        startedAt: fetched.startedAt,
-      },
-      { endpoint: account.tokenEndpoint, source: 'store-unreachable' },
-    );
+    const { record, same } = nextRecord(current, fetched, {
+      endpoint: account.tokenEndpoint,
+      source: 'store-unreachable',
+    });
     if (!same) {
       this.logger.warn(
         `token of ${account.appId} renewed without the store (unreachable): version ${record.version}, ${fetched.expiresInSeconds} s; it is written to the store when the store answers again`,
@@ -165,7 +162,7 @@ export class TokenRefresher {
     return this.coordinator.coordinate(account.appId, 'token', {
       satisfied: (record) => this.satisfied(intent, record),
       beforeLock: () => {
-        if (intent.kind !== 'force') throwIfBackingOff(account.appId, this.failures.get(account.appId));
+        if (intent.kind !== 'force') this.engine.throwIfBackingOff(account.appId);
       },
       work: (current) => this.underLock(account, intent, current),
     });
@@ -234,7 +231,7 @@ export class TokenRefresher {
       };
     }
     const fetched = await this.fetchUpstream(account, current, false);
-    if (fetched.accessToken !== token) {
+    if (fetched.value !== token) {
       this.noteDeath(appId, current, 'WeChat issued a new stable token early, so someone force-refreshed it');
       return { record: await this.save(account, current, fetched, 'invalid-report'), outcome: 'refreshed' };
     }
@@ -323,29 +320,20 @@ export class TokenRefresher {
     account: AccountConfig,
     current: CredentialRecord | null,
     force: boolean,
-  ): Promise<FetchedToken & { startedAt: number }> {
+  ): Promise<FetchedCredential> {
     const { appId } = account;
-    const startedAt = Date.now();
-    if (force) {
-      this.count(appId, COUNTERS.forceCalls);
-      this.metrics?.upstreamCall(appId, 'stable_token_force');
-    } else if (account.tokenEndpoint === 'stable') {
-      this.count(appId, COUNTERS.stableCalls);
-      this.metrics?.upstreamCall(appId, 'stable_token');
-    } else this.countLegacyCall(appId);
     try {
-      const fetched = await this.client.fetchToken(account, force);
-      this.failures.delete(appId);
+      const fetched = await this.engine.fetch(appId, current, { force });
       this.metrics?.refreshed(appId, 'refreshed');
-      return { ...fetched, startedAt };
+      return fetched;
     } catch (error) {
-      const failure = this.recordFailure(appId, error, current);
-      throw new TokenUnavailableError(
-        appId,
-        failure.error.message,
-        failure.error.errcode,
-        failure.retryAt - Date.now(),
-      );
+      // every failure of this kind's fetch is an upstream one (it needs no other credential)
+      const failure = this.engine.failureOf(appId);
+      if (failure) {
+        this.metrics?.refreshed(appId, 'failed');
+        this.metrics?.upstreamError(appId, failure.error.errcode);
+      }
+      throw error;
     }
   }
 
@@ -361,79 +349,16 @@ export class TokenRefresher {
   private async save(
     account: AccountConfig,
     current: CredentialRecord | null,
-    fetched: FetchedToken & { startedAt: number },
+    fetched: FetchedCredential,
     source: string,
   ): Promise<CredentialRecord> {
-    const { record, changed } = await this.coordinator.save(
-      account.appId,
-      'token',
-      current,
-      {
-        value: fetched.accessToken,
-        expiresInSeconds: fetched.expiresInSeconds,
-        startedAt: fetched.startedAt,
-      },
-      { endpoint: account.tokenEndpoint, source },
-    );
+    const { record, changed } = await this.engine.save(account.appId, current, fetched, source);
     if (changed) {
       this.logger.log(
         `token of ${account.appId} refreshed: version ${record.version}, ${fetched.expiresInSeconds} s, ${account.tokenEndpoint} endpoint, ${source}`,
       );
     }
     return record;
-  }
-
-  private recordFailure(appId: string, error: unknown, current: CredentialRecord | null): FailureState {
-    const upstream =
-      error instanceof UpstreamTokenError
-        ? error
-        : new UpstreamTokenError('network', 'unexpected failure of the token call');
-    const previous = this.failures.get(appId);
-    const attempt = (previous?.attempt ?? 0) + 1;
-    const delay =
-      upstream.kind === 'configuration'
-        ? backoffMs(attempt - 1, 60_000, 30 * 60_000)
-        : upstream.kind === 'quota'
-          ? backoffMs(attempt - 1, 5 * 60_000, 60 * 60_000)
-          : this.transientDelay(attempt, current);
-    const now = Date.now();
-    const failure: FailureState = { attempt, at: now, retryAt: now + delay, error: upstream };
-    this.failures.set(appId, failure);
-    this.metrics?.refreshed(appId, 'failed');
-    this.metrics?.upstreamError(appId, upstream.errcode);
-    const message = `token call for ${appId} failed (attempt ${attempt}): ${upstream.message}; next attempt in ${Math.ceil(delay / 1000)} s`;
-    if (upstream.kind === 'configuration' || upstream.kind === 'quota') {
-      this.logger.error(`${message}. This needs a fix in the account settings or the WeChat console.`);
-    } else {
-      this.logger.warn(message);
-    }
-    return failure;
-  }
-
-  /**
-   * Capped exponential backoff, but never so long that the current token dies first: at most half of the
-   * time it can still be served, so a short outage inside the refresh window costs callers nothing.
-   */
-  private transientDelay(attempt: number, current: CredentialRecord | null): number {
-    const delay = backoffMs(attempt - 1, 1_000, 30_000);
-    if (!current) return delay;
-    const servable = current.expiresAt - this.options.minServeMs - Date.now();
-    return servable > 0 ? Math.max(250, Math.min(delay, servable / 2)) : delay;
-  }
-
-  /** WeChat allows 2000 legacy token calls a day (45009 after): warn well before. */
-  private countLegacyCall(appId: string): void {
-    this.metrics?.upstreamCall(appId, 'token');
-    this.store
-      .incrementCounter(appId, chinaDay(Date.now()), COUNTERS.legacyCalls)
-      .then((calls) => {
-        if (calls >= LEGACY_QUOTA_WARNING && calls % 50 === 0) {
-          this.logger.warn(
-            `${appId} made ${calls} of its 2000 daily /cgi-bin/token calls: something is rotating tokens too often`,
-          );
-        }
-      })
-      .catch(() => undefined);
   }
 
   private count(appId: string, field: string): void {

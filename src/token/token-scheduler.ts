@@ -1,12 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AccountRegistry } from '../accounts/account-registry';
-import type { CredentialKind, CredentialRecord, TokenStore } from '../store/token-store';
+import type { CredentialKindId, CredentialRecord, TokenStore } from '../store/token-store';
 import { ConcurrencyLimiter } from './concurrency-limiter';
+import { CredentialTerminalError } from './errors/credential-terminal.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
-import { TokenRefresher } from './token-refresher';
+import type { Rotation } from './credential-kind';
 
 const STORE_RETRY_MS = 2_000;
 /** WeChat rotates a stable token only in its last 5 minutes: refreshing earlier just returns the same token. */
@@ -15,12 +16,21 @@ const STABLE_ROTATION_WINDOW_MS = 300_000;
 /** Refreshes one credential of an account if it has less than `horizonMs` left; resolves to the current record. */
 export type ScheduledRefresh = (appId: string, horizonMs: number) => Promise<CredentialRecord>;
 
+/** When a kind is refreshed: its own windows and how it rotates. */
+export interface ScheduleTiming {
+  /** Refresh when less than this is left. */
+  refreshAheadMs: number;
+  /** A record with less than this left is refreshed at once. */
+  minServeMs: number;
+  rotation(appId: string): Rotation;
+}
+
 /** Told of every record the scheduler plans from (read from the store or returned by a refresh). */
-export type PlannedRecordListener = (appId: string, kind: CredentialKind, record: CredentialRecord) => void;
+export type PlannedRecordListener = (appId: string, kind: CredentialKindId, record: CredentialRecord) => void;
 
 interface Plan {
   appId: string;
-  kind: CredentialKind;
+  kind: CredentialKindId;
   at: number;
   version: number | null;
   horizonMs: number;
@@ -44,7 +54,10 @@ interface Plan {
 export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TokenScheduler.name);
   private readonly planned = new Map<string, Plan>();
-  private readonly refreshers = new Map<CredentialKind, ScheduledRefresh>();
+  private readonly refreshers = new Map<
+    CredentialKindId,
+    { refresh: ScheduledRefresh; timing: ScheduleTiming }
+  >();
   private readonly recordListeners = new Set<PlannedRecordListener>();
   private readonly limiter: ConcurrencyLimiter;
   private unsubscribe: (() => void) | undefined;
@@ -52,21 +65,36 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly schedulerRegistry: SchedulerRegistry,
-    refresher: TokenRefresher,
     private readonly accounts: AccountRegistry,
     @InjectTokenStore() private readonly store: TokenStore,
     @InjectTokenPlaneOptions() private readonly options: TokenPlaneOptions,
   ) {
     this.limiter = new ConcurrencyLimiter(options.refreshConcurrency);
-    this.register(
-      'token',
-      async (appId, horizonMs) => (await refresher.refresh(appId, { kind: 'expiring', horizonMs })).record,
-    );
   }
 
-  /** Makes `kind` schedulable; `refresh` is called when a planned refresh is due. */
-  register(kind: CredentialKind, refresh: ScheduledRefresh): void {
-    this.refreshers.set(kind, refresh);
+  /**
+   * Makes `kind` schedulable; `refresh` is called when a planned refresh is due. Without `timing` the kind uses
+   * the plane's windows and rotates.
+   */
+  register(kind: CredentialKindId, refresh: ScheduledRefresh, timing?: ScheduleTiming): void {
+    this.refreshers.set(kind, {
+      refresh,
+      timing: timing ?? {
+        refreshAheadMs: this.options.refreshAheadMs,
+        minServeMs: this.options.minServeMs,
+        rotation: () => 'rotating',
+      },
+    });
+  }
+
+  private timing(kind: CredentialKindId): ScheduleTiming {
+    return (
+      this.refreshers.get(kind)?.timing ?? {
+        refreshAheadMs: this.options.refreshAheadMs,
+        minServeMs: this.options.minServeMs,
+        rotation: () => 'rotating',
+      }
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -96,18 +124,18 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** When the next proactive refresh of an account's credential is due. */
-  nextRefreshAt(appId: string, kind: CredentialKind = 'token'): number | undefined {
+  nextRefreshAt(appId: string, kind: CredentialKindId = 'token'): number | undefined {
     return this.planned.get(this.key(appId, kind))?.at;
   }
 
   /** A refresh of the credential is due (its timer fired or is about to) and waits for a slot or runs. */
-  refreshDue(appId: string, kind: CredentialKind = 'token'): boolean {
+  refreshDue(appId: string, kind: CredentialKindId = 'token'): boolean {
     const plan = this.planned.get(this.key(appId, kind));
     return plan !== undefined && plan.at <= Date.now();
   }
 
   /** Keeps a credential of an account refreshed from now on (no-op when it already is). */
-  track(appId: string, kind: CredentialKind = 'token', record?: CredentialRecord): void {
+  track(appId: string, kind: CredentialKindId = 'token', record?: CredentialRecord): void {
     if (this.planned.has(this.key(appId, kind))) return;
     if (record) this.plan(appId, kind, record);
     else void this.planFromStore(appId, kind);
@@ -122,7 +150,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async planFromStore(appId: string, kind: CredentialKind): Promise<void> {
+  private async planFromStore(appId: string, kind: CredentialKindId): Promise<void> {
     let record: CredentialRecord | null;
     try {
       record = await this.store.get(appId, kind);
@@ -130,24 +158,25 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(
         `cannot read the ${kind} of ${appId} to plan its refresh (${(error as Error).message})`,
       );
-      this.schedule(appId, kind, Date.now() + STORE_RETRY_MS, null, this.options.refreshAheadMs);
+      this.schedule(appId, kind, Date.now() + STORE_RETRY_MS, null, this.timing(kind).refreshAheadMs);
       return;
     }
     this.plan(appId, kind, record);
   }
 
-  private plan(appId: string, kind: CredentialKind, record: CredentialRecord | null): void {
+  private plan(appId: string, kind: CredentialKindId, record: CredentialRecord | null): void {
     const now = Date.now();
     const version = record ? record.version : null;
-    const ahead = this.options.refreshAheadMs;
+    const timing = this.timing(kind);
+    const ahead = timing.refreshAheadMs;
     if (record && this.accounts.get(appId))
       for (const listener of this.recordListeners) listener(appId, kind, record);
-    if (!record || record.expiresAt - now <= this.options.minServeMs) {
+    if (!record || record.expiresAt - now <= timing.minServeMs) {
       this.schedule(appId, kind, now, version, ahead);
       return;
     }
     let maxJitter = Math.min(30_000, ahead / 4);
-    if (kind === 'token' && record.endpoint === 'stable') {
+    if (timing.rotation(appId) === 'stable' && record.endpoint === 'stable') {
       maxJitter = Math.min(maxJitter, Math.max(0, STABLE_ROTATION_WINDOW_MS - 10_000 - ahead));
     }
     const horizonMs = ahead + Math.random() * maxJitter;
@@ -158,7 +187,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   private schedule(
     appId: string,
-    kind: CredentialKind,
+    kind: CredentialKindId,
     at: number,
     version: number | null,
     horizonMs: number,
@@ -174,7 +203,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private async fire(key: string): Promise<void> {
     this.schedulerRegistry.deleteTimeout(this.timerName(key));
     const plan = this.planned.get(key);
-    const refresh = plan && this.refreshers.get(plan.kind);
+    const refresh = plan && this.refreshers.get(plan.kind)?.refresh;
     if (!plan || !refresh) return;
     try {
       const record = await this.limiter.run(async () =>
@@ -187,6 +216,11 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       if (record) this.plan(plan.appId, plan.kind, record);
     } catch (error) {
       if (this.planned.get(key) !== plan) return;
+      // a terminal failure (needs re-authorization): no retry until the credential is tracked again
+      if (error instanceof CredentialTerminalError) {
+        this.planned.delete(key);
+        return;
+      }
       const retryAfter =
         error instanceof TokenUnavailableError && error.retryAfterMs ? error.retryAfterMs : STORE_RETRY_MS;
       this.schedule(
@@ -194,7 +228,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
         plan.kind,
         Date.now() + Math.max(retryAfter, 250),
         null,
-        this.options.refreshAheadMs,
+        this.timing(plan.kind).refreshAheadMs,
       );
     }
   }
@@ -204,7 +238,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.schedulerRegistry.doesExist('timeout', name)) this.schedulerRegistry.deleteTimeout(name);
   }
 
-  private key(appId: string, kind: CredentialKind): string {
+  private key(appId: string, kind: CredentialKindId): string {
     return `${appId}:${kind}`;
   }
 

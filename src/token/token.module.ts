@@ -14,6 +14,11 @@ import {
   type TokenPlaneOptions,
 } from './token-plane-options';
 import { CredentialCoordinator } from './credential-coordinator';
+import { CredentialEngines } from './credential-engine';
+import { ForceBudget } from './force-budget';
+import { TokenAudit } from './token-audit';
+import { TokenOperatorView } from './token-operator-view';
+import { TokenReader } from './token-reader';
 import { TokenRefresher } from './token-refresher';
 import { TokenScheduler } from './token-scheduler';
 import { TicketService } from './ticket.service';
@@ -71,7 +76,12 @@ const providers: Provider[] = [
     inject: [TOKEN_PLANE_OPTIONS],
   },
   CredentialCoordinator,
+  CredentialEngines,
   TokenRefresher,
+  TokenReader,
+  ForceBudget,
+  TokenOperatorView,
+  TokenAudit,
   TokenService,
   TokenScheduler,
   TicketService,
