@@ -1,9 +1,32 @@
-import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { storage, Store } from 'nestjs-pino/storage';
 import type { Logger as PinoInstance } from 'pino';
+import { requestActor } from '../audit/request-actor';
+import type { TokenReads } from '../metrics/token-reads';
 import { redactUrl } from './redact-url';
 import { appIdOfUrl, REQUEST_ID_HEADER, requestIdOf } from './request-context';
+
+/**
+ * Route config flag (`@RouteConfig({ [TOKEN_READ_ROUTE]: true })`) of the routes that hand out a token or ticket:
+ * a successful answer is counted (TokenReads) instead of logged; a failure or refusal is logged as usual.
+ */
+export const TOKEN_READ_ROUTE = 'wxhubTokenRead';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The pattern of the token-read route that took the request (TOKEN_READ_ROUTE), else null. */
+    wxhubReadRoute: string | null;
+    /** Who read, when a route hook answered before the admin guard ran (`key#…`), else null. */
+    wxhubReader: string | null;
+  }
+}
 
 /** Probed every few seconds by orchestrators and scrapers: their completion lines are logged at debug only. */
 const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
@@ -43,12 +66,27 @@ export function requestLoggingServerOptions(logger: PinoInstance): {
 }
 
 /**
- * Request logging on the Fastify instance: the request id goes back as `X-Request-Id`; every log line written while
- * the request is handled carries it (nestjs-pino's async-local logger is bound after the body is read, since a body
- * read in between would lose a context set earlier); one line per completed request with method, redacted URL,
- * status and duration.
+ * Request logging on the Fastify instance, for every route (Nest controllers and plugin routes alike, under any
+ * prefix): the request id goes back as `X-Request-Id`; every log line written while the request is handled carries
+ * it (nestjs-pino's async-local logger is bound after the body is read, since a body read in between would lose a
+ * context set earlier); one `request completed` line per request with method, redacted URL, status and duration —
+ * except a successful token read, which `reads` counts instead (TOKEN_READ_ROUTE).
+ *
+ * NOTE: a request answered by a route's own onRequest hook (the token read from memory) never reaches preHandler,
+ * so it creates no async context: on Node 20 each one makes every later promise of the process dearer.
  */
-export function registerRequestLogging(fastify: FastifyInstance): void {
+export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenReads): void {
+  fastify.decorateRequest('wxhubReadRoute', null);
+  fastify.decorateRequest('wxhubReader', null);
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if ((route.config as Record<string, unknown> | undefined)?.[TOKEN_READ_ROUTE] !== true) return;
+    const pattern = route.url;
+    const mark = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
+      request.wxhubReadRoute = pattern;
+      done();
+    };
+    route.onRequest = [mark, ...asArray(route.onRequest)];
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
@@ -58,8 +96,14 @@ export function registerRequestLogging(fastify: FastifyInstance): void {
     storage.run(new Store(request.log as PinoInstance), done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const path = request.url.split('?', 1)[0] ?? '';
-    const level = QUIET_PATHS.has(path) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'info';
+    const readRoute = request.wxhubReadRoute;
+    if (readRoute !== null && reads !== undefined && reply.statusCode < 400) {
+      const appId = (request.params as { appId?: string } | undefined)?.appId ?? '';
+      reads.count(readRoute, appId, request.wxhubReader ?? requestActor(request).id);
+      done();
+      return;
+    }
+    const level = isQuiet(request.url) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'info';
     request.log[level](
       {
         method: request.method,
@@ -73,9 +117,20 @@ export function registerRequestLogging(fastify: FastifyInstance): void {
   });
 }
 
+/** A probe or scrape, under whatever prefix the host mounted the service. */
+function isQuiet(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? '';
+  for (const quiet of QUIET_PATHS) if (path.endsWith(quiet)) return true;
+  return false;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 /** `POST /cgi-bin/stable_token` names its account in the body, not the URL. */
 function bindAccountFromBody(request: FastifyRequest): void {
-  if (!request.url.startsWith('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
+  if (!request.url.includes('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
   let body: unknown = request.body;
   if (typeof body === 'string' && body.length < 4096 && body.startsWith('{')) {
     try {

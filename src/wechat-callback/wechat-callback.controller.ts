@@ -4,10 +4,8 @@ import { responseContentType, WechatCallbackDispatcher } from './wechat-callback
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
 /**
- * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services.
- * NOTE: in an app built by `createApp`, these requests are answered by WechatCallbackHttpHandler before the
- * framework sees them (the hot path); this controller serves them wherever that handler is not attached
- * (an app assembled by hand, `inject()` in tests). Both call the same verifier and dispatcher.
+ * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. The
+ * body arrives as the exact string WeChat sent (createApp keeps XML and untyped bodies raw; over 64 KB is a 413).
  */
 @Controller('wechat')
 export class WechatCallbackController {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { HttpException, HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../../accounts/account-registry';
 import { AdminAuthenticator } from '../../admin/admin-authenticator';
@@ -58,9 +58,12 @@ const CLEAR_QUOTA_PATHS: ReadonlyMap<string, string> = new Map([
 @Injectable()
 export class GatewayRoutes implements OnModuleInit {
   private readonly logger = new Logger(GatewayRoutes.name);
+  /** The global prefix the routes are mounted under ('' for none). */
+  private prefix = '';
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
+    private readonly appConfig: ApplicationConfig,
     private readonly authenticator: AdminAuthenticator,
     private readonly accounts: AccountRegistry,
     private readonly forwarder: WechatForwarder,
@@ -76,6 +79,9 @@ export class GatewayRoutes implements OnModuleInit {
       );
       return;
     }
+    // under the application's global prefix, like the Nest routes (a host app may mount the service under one)
+    const mount = this.appConfig.getGlobalPrefix().replace(/^\/*/, '/').replace(/\/+$/, '');
+    this.prefix = mount;
     void fastify.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -89,7 +95,7 @@ export class GatewayRoutes implements OnModuleInit {
           handler: (request, reply) => this.passThrough(request, reply),
         });
       }
-    });
+    }, { prefix: mount });
   }
 
   private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -98,7 +104,7 @@ export class GatewayRoutes implements OnModuleInit {
       const actor: AuditActor = { id: `gateway:${keyId}`, ip: request.ip };
       const { appId } = request.params as { appId: string };
       if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
-      const [path, query] = splitUrl(request.raw.url ?? '');
+      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));
       const refusal = gatewayRefusal(wechatPath);
       if (refusal) return sendError(reply, 400, refusal);
@@ -116,7 +122,7 @@ export class GatewayRoutes implements OnModuleInit {
 
   private async passThrough(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const [path, query] = splitUrl(request.raw.url ?? '');
+      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       if (path === '/cgi-bin/token') return sendWechat(reply, 43001, 'require GET method');
       if (!isPlainPath(path)) return sendWechat(reply, -1, 'this path is not served by wxhub', 404);
       const target = parseTarget(path, query);
