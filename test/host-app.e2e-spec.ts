@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { type CanActivate, Controller, type ExecutionContext, Get, Injectable, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   AppModule,
@@ -48,6 +48,17 @@ class EchoHandlers {
 
 @Module({ imports: [AppModule], providers: [EchoHandlers] })
 class PrefixedHostModule {}
+
+/** A host's global guard: lets everything pass, and records what it saw. */
+class RecordingGuard implements CanActivate {
+  readonly seen: string[] = [];
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ method: string; url: string }>();
+    this.seen.push(`${request.method} ${request.url.split('?')[0]!}`);
+    return true;
+  }
+}
 
 describe('wxhub as a library', () => {
   let sim: WechatSimulator;
@@ -131,6 +142,7 @@ describe('wxhub as a library', () => {
         access_token: string;
       }).access_token;
       expect(getToken).toHaveBeenCalledTimes(1);
+      getToken.mockRestore();
       const timestamp = String(Math.floor(Date.now() / 1000));
       await call(
         'callback URL check',
@@ -183,6 +195,37 @@ describe('wxhub as a library', () => {
         'GET /hub/health',
         `GET /api/v1/accounts/${APP_ID}/token`,
       ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a host's global guard sees every token read: none is answered before it", async () => {
+    const key = 'host-app-admin-key-000000000002';
+    process.env = {
+      ...saved,
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
+      WECHAT_API_BASE_URL: simUrl,
+      ADMIN_API_KEYS: key,
+      LOG_LEVEL: 'error',
+    };
+    const app: NestFastifyApplication = await createApp(PrefixedHostModule);
+    const guard = new RecordingGuard();
+    app.useGlobalGuards(guard);
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+      const path = `/api/v1/accounts/${APP_ID}/token`;
+      const getToken = jest.spyOn(app.get(TokenService, { strict: false }), 'getToken');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await fetch(base + path, { headers: { authorization: `Bearer ${key}` } })).status);
+      }
+      expect(statuses).toEqual([200, 200, 200]);
+      expect(guard.seen).toEqual([`GET ${path}`, `GET ${path}`, `GET ${path}`]);
+      expect(getToken).toHaveBeenCalledTimes(3);
     } finally {
       await app.close();
     }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { ApplicationConfig } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { RouteOnRequest } from '../common/route-hooks';
 import { TokenService, type AccessToken } from '../token/token.service';
@@ -24,18 +25,31 @@ interface AnsweredBody {
  *
  * No promise, no guard, no async logging context (see registerRequestLogging). Anything else — a key not seen
  * yet, any refusal, a token that must be read from the store or refreshed — goes on to the controller route
- * (AdminAuthGuard, TokenService.getToken, DomainErrorFilter), which answers exactly the same JSON.
+ * (AdminAuthGuard, TokenService.getToken, DomainErrorFilter), which answers exactly the same JSON. So does every
+ * read once the application has a global guard or interceptor (a host app's): those must see every request.
  */
 @Injectable()
-export class TokenReadHook implements RouteOnRequest {
+export class TokenReadHook implements RouteOnRequest, OnApplicationBootstrap {
   private readonly answered = new Map<string, AnsweredBody>();
+  private answersFromMemory = true;
 
   constructor(
     private readonly authenticator: AdminAuthenticator,
     private readonly tokens: TokenService,
+    private readonly appConfig: ApplicationConfig,
   ) {}
 
+  onApplicationBootstrap(): void {
+    const config = this.appConfig;
+    this.answersFromMemory =
+      config.getGlobalGuards().length === 0 &&
+      config.getGlobalRequestGuards().length === 0 &&
+      config.getGlobalInterceptors().length === 0 &&
+      config.getGlobalRequestInterceptors().length === 0;
+  }
+
   onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!this.answersFromMemory) return done();
     const reader = this.authenticator.recognise(request.ip, request.headers.authorization);
     if (reader === undefined) return done();
     const appId = (request.params as { appId: string }).appId;
