@@ -138,9 +138,11 @@ describe('wxhub as a library', () => {
       // the first read goes through the guard and controller, the second is answered from memory by the route's hook
       const getToken = jest.spyOn(app.get(TokenService, { strict: false }), 'getToken');
       await call('token read', tokenPath, { headers: auth });
-      const token = (JSON.parse(await call('token read from memory', tokenPath, { headers: auth })) as {
-        access_token: string;
-      }).access_token;
+      const token = (
+        JSON.parse(await call('token read from memory', tokenPath, { headers: auth })) as {
+          access_token: string;
+        }
+      ).access_token;
       expect(getToken).toHaveBeenCalledTimes(1);
       getToken.mockRestore();
       const timestamp = String(Math.floor(Date.now() / 1000));
@@ -168,7 +170,9 @@ describe('wxhub as a library', () => {
       await call('health', '/hub/health');
       const unprefixed = await fetch(`${base}/api/v1/accounts/${APP_ID}/token`, { headers: auth });
 
-      expect(Object.fromEntries(Object.entries(answers).map(([name, a]) => [name, [a.status, a.hook]]))).toEqual({
+      expect(
+        Object.fromEntries(Object.entries(answers).map(([name, a]) => [name, [a.status, a.hook]])),
+      ).toEqual({
         'token read': [200, 'seen'],
         'token read from memory': [200, 'seen'],
         'callback URL check': [200, 'seen'],

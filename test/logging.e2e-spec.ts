@@ -231,9 +231,12 @@ beforeAll(async () => {
   expect(passThrough.body.ip_list).toEqual(expect.any(Array));
   // credentials where no field redaction looks for them: only the scrubber of known values stops these (a 400, so
   // the request is logged: no url parameter)
-  await admin(`/api/v1/accounts/${PLAIN.appId}/jsapi-signature?misplaced=${PLAIN.appSecret}&also=${sdkToken}`, {
-    requestId: 'misplaced-secrets',
-  });
+  await admin(
+    `/api/v1/accounts/${PLAIN.appId}/jsapi-signature?misplaced=${PLAIN.appSecret}&also=${sdkToken}`,
+    {
+      requestId: 'misplaced-secrets',
+    },
+  );
   // an account added at runtime: its secrets are scrubbed from then on
   writeFileSync(accountsFile, JSON.stringify([...ACCOUNTS, RELOADED]));
   expectStatus(await admin('/api/v1/accounts/reload', { method: 'POST' }), 200);
@@ -331,7 +334,9 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
         responseTime: expect.any(Number),
       }),
     );
-    expect(lines.filter((line) => line.reqId === 'wrong-key' && line.msg === 'request completed')).toHaveLength(1);
+    expect(
+      lines.filter((line) => line.reqId === 'wrong-key' && line.msg === 'request completed'),
+    ).toHaveLength(1);
     expect(completed('operator-force')).toEqual(
       expect.objectContaining({ appId: PLAIN.appId, method: 'POST', statusCode: 200 }),
     );

@@ -1,5 +1,11 @@
 import type { Type } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
 
 /**
  * Route config key (`@RouteConfig({ [ROUTE_ON_REQUEST]: SomeProvider })`) naming a provider whose `onRequest`

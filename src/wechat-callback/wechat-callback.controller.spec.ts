@@ -219,7 +219,7 @@ describe('WechatCallbackController (createApp)', () => {
       const push = good();
       const big = `<xml><Content><![CDATA[${'x'.repeat(70 * 1024)}]]></Content></xml>`;
       const fast = await overHttp('POST', path(PLAIN.appId, push.query), big, 'text/xml');
-        const framework = await injected('POST', path(PLAIN.appId, push.query), big, 'text/xml');
+      const framework = await injected('POST', path(PLAIN.appId, push.query), big, 'text/xml');
       expect(fast.status).toBe(413);
       expect(framework.status).toBe(413);
       expect(JSON.parse(fast.body)).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });

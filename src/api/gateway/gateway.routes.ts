@@ -86,16 +86,16 @@ export class GatewayRoutes implements OnModuleInit {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
       // every method, as the contract says ALL; WeChat's API only knows GET and POST, the rest is answered 405
-      scope.all('/gateway/:appId/*', (request, reply) => this.gateway(request, reply));
+      scope.all(`${mount}/gateway/:appId/*`, (request, reply) => this.gateway(request, reply));
       // every API family an SDK pointed at the hub calls with the basic token (its base URL now being the hub)
       for (const prefix of GATEWAY_PATH_PREFIXES) {
         scope.route({
           method: ['GET', 'POST'],
-          url: `${prefix}*`,
+          url: `${mount}${prefix}*`,
           handler: (request, reply) => this.passThrough(request, reply),
         });
       }
-    }, { prefix: mount });
+    });
   }
 
   private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
