@@ -58,11 +58,80 @@ export function requestLoggingServerOptions(logger: PinoInstance): {
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: 'reqId' }),
     genReqId: requestIdOf,
-    childLoggerFactory: (parent, bindings, options, request) => {
-      const appId = appIdOfUrl(request.url);
-      return parent.child(appId === undefined ? bindings : { ...bindings, appId }, options);
-    },
+    childLoggerFactory: (parent, bindings, options, request) =>
+      new LazyRequestLogger(parent, bindings, options, request.url) as unknown as FastifyBaseLogger,
   };
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+/**
+ * A request's child logger (request id, and the account named in the URL), made on first use: most requests that
+ * succeed write nothing but their last line, and a token read answered from memory writes none, while a pino child
+ * serializes its bindings when it is made.
+ */
+class LazyRequestLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: object,
+    private readonly url: string | undefined,
+  ) {}
+
+  private get logger(): FastifyBaseLogger {
+    if (this.made === undefined) {
+      const appId = appIdOfUrl(this.url);
+      this.made = this.parent.child(
+        appId === undefined ? this.bindings : { ...this.bindings, appId },
+        this.options,
+      );
+    }
+    return this.made;
+  }
+
+  get level(): string {
+    return this.logger.level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  child(bindings: Record<string, unknown>, options?: object): FastifyBaseLogger {
+    return this.logger.child(bindings, options);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.logger as unknown as PinoInstance).isLevelEnabled(level);
+  }
+
+  silent(): void {}
+
+  trace(...args: unknown[]): void {
+    (this.logger.trace as LogMethod)(...args);
+  }
+
+  debug(...args: unknown[]): void {
+    (this.logger.debug as LogMethod)(...args);
+  }
+
+  info(...args: unknown[]): void {
+    (this.logger.info as LogMethod)(...args);
+  }
+
+  warn(...args: unknown[]): void {
+    (this.logger.warn as LogMethod)(...args);
+  }
+
+  error(...args: unknown[]): void {
+    (this.logger.error as LogMethod)(...args);
+  }
+
+  fatal(...args: unknown[]): void {
+    (this.logger.fatal as LogMethod)(...args);
+  }
 }
 
 /**
