@@ -202,7 +202,7 @@ function renderSection(run) {
   );
   if (run.ratio < GOAL_RATIO) {
     lines.push(
-      `- What the hub pays beyond the bare route: Nest's four global onRequest hooks and middie's, the request id (a UUID when the caller sends none) and its header, a child logger per request (Fastify's request logging), the key lookup, allow-list and failed-auth checks, and the read counter. ` +
+      `- What the hub pays beyond the bare route: Nest's four global onRequest hooks and middie's, the request id (a UUID when the caller sends none) and its header, Fastify's request logging (a child logger object per request, its pino child made only when the request logs), the key lookup, allow-list and failed-auth checks, and the read counter. ` +
         'Profile it (`node --cpu-prof dist/main.js` under autocannon) to see what else the machine spent the time on.',
     );
   }

@@ -103,34 +103,38 @@ class LazyRequestLogger {
     return this.logger.child(bindings, options);
   }
 
+  /** Asks the parent while the child is not made (and has no level of its own): no child for a dropped line. */
   isLevelEnabled(level: string): boolean {
+    if (this.made === undefined && !('level' in this.options)) {
+      return (this.parent as unknown as PinoInstance).isLevelEnabled(level);
+    }
     return (this.logger as unknown as PinoInstance).isLevelEnabled(level);
   }
 
   silent(): void {}
 
   trace(...args: unknown[]): void {
-    (this.logger.trace as LogMethod)(...args);
+    if (this.isLevelEnabled('trace')) (this.logger.trace as LogMethod)(...args);
   }
 
   debug(...args: unknown[]): void {
-    (this.logger.debug as LogMethod)(...args);
+    if (this.isLevelEnabled('debug')) (this.logger.debug as LogMethod)(...args);
   }
 
   info(...args: unknown[]): void {
-    (this.logger.info as LogMethod)(...args);
+    if (this.isLevelEnabled('info')) (this.logger.info as LogMethod)(...args);
   }
 
   warn(...args: unknown[]): void {
-    (this.logger.warn as LogMethod)(...args);
+    if (this.isLevelEnabled('warn')) (this.logger.warn as LogMethod)(...args);
   }
 
   error(...args: unknown[]): void {
-    (this.logger.error as LogMethod)(...args);
+    if (this.isLevelEnabled('error')) (this.logger.error as LogMethod)(...args);
   }
 
   fatal(...args: unknown[]): void {
-    (this.logger.fatal as LogMethod)(...args);
+    if (this.isLevelEnabled('fatal')) (this.logger.fatal as LogMethod)(...args);
   }
 }
 
@@ -173,6 +177,11 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
       return;
     }
     const level = isQuiet(request.url) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'info';
+    // the URL's redaction costs more than the check; a dropped line needs neither
+    if (!(request.log as unknown as PinoInstance).isLevelEnabled(level)) {
+      done();
+      return;
+    }
     request.log[level](
       {
         method: request.method,
