@@ -1,11 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyServerFactoryHandler, FastifyServerOptions } from 'fastify';
-import { TokenReadHttpHandler } from './admin/token-read.http-handler';
-import { clientIpResolver } from './common/client-ip';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { installRouteHooks } from './common/route-hooks';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { loadedConfigModule } from './config/wxhub-config.module';
 import { logDestination } from './logging/log-destination';
@@ -14,14 +11,11 @@ import { nestLoggerFor } from './logging/nest-logger';
 import { registerRequestLogging, requestLoggingServerOptions } from './logging/request-logging';
 import { createRootLogger } from './logging/root-logger';
 import { SecretScrubber } from './logging/secret-scrubber';
+import { TokenReads } from './metrics/token-reads';
 import { setupOpenApi } from './docs/openapi';
-import {
-  CALLBACK_BODY_LIMIT_BYTES,
-  WechatCallbackHttpHandler,
-} from './wechat-callback/wechat-callback.http-handler';
 
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
-export const BODY_LIMIT_BYTES = CALLBACK_BODY_LIMIT_BYTES;
+export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The root of the application createApp builds: logging next to the caller's module. */
 @Module({})
@@ -32,6 +26,10 @@ class WxhubApplicationModule {}
  * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
  * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
  * field, never a secret) when the configuration is wrong.
+ *
+ * Every route is a Fastify route (Nest controllers, and the gateway's plugin routes), so what the caller adds
+ * before `listen` — `app.setGlobalPrefix()`, a Fastify hook on `app.getHttpAdapter().getInstance()`, a global
+ * guard — applies to all of them, the token reads and WeChat's pushes included.
  */
 export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
   const config = loadWxhubConfig(process.env);
@@ -39,26 +37,10 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   scrubber.addConfigured({ accounts: config.accounts, apiKeys: config.admin.apiKeys });
   const pretty = config.nodeEnv !== 'production' && process.stdout.isTTY === true;
   const logger = createRootLogger(config.logLevel, logDestination({ scrubber, pretty }));
-  // the hot paths — WeChat's pushes and the token reads of every client — are answered by their own handlers ahead of
-  // the framework (attached below, once the module graph exists); everything else goes to Fastify and Nest
-  const lanes: { callbacks?: WechatCallbackHttpHandler; tokenReads?: TokenReadHttpHandler } = {};
   const adapter = new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     ...requestLoggingServerOptions(logger),
-    serverFactory: (handler: FastifyServerFactoryHandler, options: FastifyServerOptions) => {
-      const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-        if (lanes.callbacks?.tryHandle(request, response) === true) return;
-        if (lanes.tokenReads?.tryHandle(request, response) === true) return;
-        handler(request, response);
-      });
-      // the settings Fastify applies to a server it creates itself
-      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = options.requestTimeout ?? 0;
-      server.setTimeout(options.connectionTimeout ?? 0);
-      if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
-      return server;
-    },
   });
   const entry: DynamicModule = {
     module: WxhubApplicationModule,
@@ -70,7 +52,9 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
     logger: nestLoggerFor(logger),
   });
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestLogging(fastify);
+  // before init, which registers the routes: their own hooks are attached as they are registered
+  installRouteHooks(fastify, (type) => optionalProvider(app, type));
+  registerRequestLogging(fastify, optionalProvider(app, TokenReads));
   // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   fastify.addContentTypeParser(
     ['text/xml', 'application/xml'],
@@ -81,8 +65,6 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // NOTE: closing only drops the connections idle at that moment; one whose request was still running (a push
   // being handled) would stay open for the whole keep-alive timeout (72 s) and hold up the exit
   fastify.addHook('preClose', (done) => {
-    lanes.callbacks?.close();
-    lanes.tokenReads?.close();
     fastify.server.keepAliveTimeout = 1;
     done();
   });
@@ -93,10 +75,6 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // exit 0 once the hooks have run (locks released, in-flight requests answered, Redis closed) instead of
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
-  lanes.callbacks = optionalProvider(app, WechatCallbackHttpHandler);
-  lanes.callbacks?.useLogger(logger);
-  lanes.tokenReads = optionalProvider(app, TokenReadHttpHandler);
-  lanes.tokenReads?.configure(clientIpResolver(config.trustProxy), logger);
   return app;
 }
 

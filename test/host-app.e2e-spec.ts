@@ -1,6 +1,16 @@
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { type CanActivate, Controller, type ExecutionContext, Get, Injectable, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule, createApp, TokenModule, TokenService, WechatSimulator } from '../src/index';
+import {
+  AppModule,
+  createApp,
+  OnWechatMessage,
+  pushXml,
+  sha1Signature,
+  signPush,
+  TokenModule,
+  TokenService,
+  WechatSimulator,
+} from '../src/index';
 import { Test } from '@nestjs/testing';
 
 const APP_ID = 'wxhostapp000000001';
@@ -27,6 +37,28 @@ class HostController {
 
 @Module({ imports: [AppModule], controllers: [HostController], providers: [MenuPublisher] })
 class HostModule {}
+
+@Injectable()
+class EchoHandlers {
+  @OnWechatMessage('text')
+  echo(message: { Content?: string }): string {
+    return `echo: ${String(message.Content)}`;
+  }
+}
+
+@Module({ imports: [AppModule], providers: [EchoHandlers] })
+class PrefixedHostModule {}
+
+/** A host's global guard: lets everything pass, and records what it saw. */
+class RecordingGuard implements CanActivate {
+  readonly seen: string[] = [];
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ method: string; url: string }>();
+    this.seen.push(`${request.method} ${request.url.split('?')[0]!}`);
+    return true;
+  }
+}
 
 describe('wxhub as a library', () => {
   let sim: WechatSimulator;
@@ -63,6 +95,141 @@ describe('wxhub as a library', () => {
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       expect(sim.stats().byApp[APP_ID]!.stableToken).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a host app that sets a global prefix and adds an onRequest hook sees every wxhub route under it and through it', async () => {
+    const key = 'host-app-admin-key-000000000001';
+    const callbackToken = 'hostAppCallbackToken';
+    process.env = {
+      ...saved,
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
+      WECHAT_API_BASE_URL: simUrl,
+      ADMIN_API_KEYS: key,
+      LOG_LEVEL: 'error',
+    };
+    const app: NestFastifyApplication = await createApp(PrefixedHostModule);
+    app.setGlobalPrefix('hub');
+    const seen: string[] = [];
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', (request, reply, done) => {
+        seen.push(`${request.method} ${request.url.split('?')[0]!}`);
+        void reply.header('x-host-hook', 'seen');
+        done();
+      });
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+      const auth = { authorization: `Bearer ${key}` };
+      const answers: Record<string, { status: number; hook: string | null; body: string }> = {};
+      const call = async (name: string, path: string, init: RequestInit = {}): Promise<string> => {
+        const response = await fetch(base + path, init);
+        const body = await response.text();
+        answers[name] = { status: response.status, hook: response.headers.get('x-host-hook'), body };
+        return body;
+      };
+      const tokenPath = `/hub/api/v1/accounts/${APP_ID}/token`;
+      // the first read goes through the guard and controller, the second is answered from memory by the route's hook
+      const getToken = jest.spyOn(app.get(TokenService, { strict: false }), 'getToken');
+      await call('token read', tokenPath, { headers: auth });
+      const token = (
+        JSON.parse(await call('token read from memory', tokenPath, { headers: auth })) as {
+          access_token: string;
+        }
+      ).access_token;
+      expect(getToken).toHaveBeenCalledTimes(1);
+      getToken.mockRestore();
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      await call(
+        'callback URL check',
+        `/hub/wechat/${APP_ID}?${new URLSearchParams({
+          signature: sha1Signature(callbackToken, timestamp, '7'),
+          timestamp,
+          nonce: '7',
+          echostr: 'echo-host',
+        })}`,
+      );
+      const push = signPush({ appId: APP_ID, token: callbackToken }, pushXml({ text: 'hello host' }));
+      await call('callback push', `/hub/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: push.body,
+      });
+      await call('gateway', `/hub/gateway/${APP_ID}/cgi-bin/getcallbackip`, { headers: auth });
+      await call('pass-through', `/hub/cgi-bin/getcallbackip?access_token=${token}`);
+      await call(
+        'drop-in',
+        `/hub/cgi-bin/token?grant_type=client_credential&appid=${APP_ID}&secret=${SECRET}`,
+      );
+      await call('health', '/hub/health');
+      const unprefixed = await fetch(`${base}/api/v1/accounts/${APP_ID}/token`, { headers: auth });
+
+      expect(
+        Object.fromEntries(Object.entries(answers).map(([name, a]) => [name, [a.status, a.hook]])),
+      ).toEqual({
+        'token read': [200, 'seen'],
+        'token read from memory': [200, 'seen'],
+        'callback URL check': [200, 'seen'],
+        'callback push': [200, 'seen'],
+        gateway: [200, 'seen'],
+        'pass-through': [200, 'seen'],
+        'drop-in': [200, 'seen'],
+        health: [200, 'seen'],
+      });
+      expect(answers['callback URL check']!.body).toBe('echo-host');
+      expect(answers['callback push']!.body).toContain('<Content><![CDATA[echo: hello host]]></Content>');
+      expect(JSON.parse(answers.gateway!.body)).toHaveProperty('ip_list');
+      expect(JSON.parse(answers['pass-through']!.body)).toHaveProperty('ip_list');
+      expect(JSON.parse(answers['drop-in']!.body)).toHaveProperty('access_token', token);
+      expect(unprefixed.status).toBe(404);
+      expect(seen).toEqual([
+        `GET ${tokenPath}`,
+        `GET ${tokenPath}`,
+        `GET /hub/wechat/${APP_ID}`,
+        `POST /hub/wechat/${APP_ID}`,
+        `GET /hub/gateway/${APP_ID}/cgi-bin/getcallbackip`,
+        'GET /hub/cgi-bin/getcallbackip',
+        'GET /hub/cgi-bin/token',
+        'GET /hub/health',
+        `GET /api/v1/accounts/${APP_ID}/token`,
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a host's global guard sees every token read: none is answered before it", async () => {
+    const key = 'host-app-admin-key-000000000002';
+    process.env = {
+      ...saved,
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
+      WECHAT_API_BASE_URL: simUrl,
+      ADMIN_API_KEYS: key,
+      LOG_LEVEL: 'error',
+    };
+    const app: NestFastifyApplication = await createApp(PrefixedHostModule);
+    const guard = new RecordingGuard();
+    app.useGlobalGuards(guard);
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+      const path = `/api/v1/accounts/${APP_ID}/token`;
+      const getToken = jest.spyOn(app.get(TokenService, { strict: false }), 'getToken');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await fetch(base + path, { headers: { authorization: `Bearer ${key}` } })).status);
+      }
+      expect(statuses).toEqual([200, 200, 200]);
+      expect(guard.seen).toEqual([`GET ${path}`, `GET ${path}`, `GET ${path}`]);
+      expect(getToken).toHaveBeenCalledTimes(3);
     } finally {
       await app.close();
     }

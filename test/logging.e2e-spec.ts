@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { apiKeyId } from '../src/admin/admin-authenticator';
 import { signPush, pushXml } from '../src/sandbox/push-builder';
 import { sha1Signature } from '../src/wechat-callback/wechat-crypto';
 import { getJson, postJson, type HttpResponse } from './support/http';
@@ -79,6 +80,7 @@ let hub: Hub;
 let output: string[];
 let lines: LogLine[];
 let issued: { tokens: string[]; tickets: string[] };
+let metrics: string;
 const requestIds: Record<string, string> = {};
 
 function admin(
@@ -227,15 +229,19 @@ beforeAll(async () => {
     { headers: { 'x-request-id': 'pass-through' } },
   );
   expect(passThrough.body.ip_list).toEqual(expect.any(Array));
-  // credentials where no field redaction looks for them: only the scrubber of known values stops these
-  await admin(`/api/v1/accounts/${PLAIN.appId}/token?misplaced=${PLAIN.appSecret}&also=${sdkToken}`, {
-    requestId: 'misplaced-secrets',
-  });
+  // credentials where no field redaction looks for them: only the scrubber of known values stops these (a 400, so
+  // the request is logged: no url parameter)
+  await admin(
+    `/api/v1/accounts/${PLAIN.appId}/jsapi-signature?misplaced=${PLAIN.appSecret}&also=${sdkToken}`,
+    {
+      requestId: 'misplaced-secrets',
+    },
+  );
   // an account added at runtime: its secrets are scrubbed from then on
   writeFileSync(accountsFile, JSON.stringify([...ACCOUNTS, RELOADED]));
   expectStatus(await admin('/api/v1/accounts/reload', { method: 'POST' }), 200);
   await admin(
-    `/api/v1/accounts/${RELOADED.appId}/token?a=${RELOADED.appSecret}&b=${RELOADED.encodingAESKey}&c=${RELOADED.token}`,
+    `/api/v1/accounts/${RELOADED.appId}/jsapi-signature?a=${RELOADED.appSecret}&b=${RELOADED.encodingAESKey}&c=${RELOADED.token}`,
     { requestId: 'misplaced-reloaded' },
   );
   await postJson(`${simulator.url}/sandbox/faults`, {
@@ -263,6 +269,7 @@ beforeAll(async () => {
   expect((await push(PLAIN, false, 'push-plain')).status).toBe(200);
   expect((await push(SAFE, true, 'push-safe')).status).toBe(200);
 
+  metrics = await (await fetch(`${hub.url}/metrics`)).text();
   const exit = await terminate(hub);
   expect(exit).toEqual({ code: 0, signal: null });
   output = hub.output;
@@ -318,40 +325,65 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
   });
 
   it('logs one line per completed request with the request id, account, method, redacted URL, status and duration', () => {
-    const read = completed(`read-${PLAIN.appId}`);
-
-    expect(read).toEqual(
+    expect(completed('wrong-key')).toEqual(
       expect.objectContaining({
         appId: PLAIN.appId,
         method: 'GET',
         url: `/api/v1/accounts/${PLAIN.appId}/token`,
-        statusCode: 200,
+        statusCode: 401,
         responseTime: expect.any(Number),
       }),
     );
     expect(
-      lines.filter((line) => line.reqId === `read-${PLAIN.appId}` && line.msg === 'request completed'),
+      lines.filter((line) => line.reqId === 'wrong-key' && line.msg === 'request completed'),
     ).toHaveLength(1);
-    expect(completed('wrong-key')).toEqual(expect.objectContaining({ statusCode: 401, appId: PLAIN.appId }));
-    // a read answered from memory (no logging context) is logged alike, with the id sent back
+    expect(completed('operator-force')).toEqual(
+      expect.objectContaining({ appId: PLAIN.appId, method: 'POST', statusCode: 200 }),
+    );
+  });
+
+  it('writes no line for a successful token read, and counts it in /metrics and the per-key summary', () => {
+    // the first read of each account went through the controller (a key not verified yet), the second from memory
+    for (const id of [`read-${PLAIN.appId}`, 'read-again']) {
+      expect(lines.filter((line) => line.reqId === id)).toEqual([]);
+    }
     expect(requestIds['read-again']).toBe('read-again');
-    const again = lines.filter((line) => line.reqId === 'read-again');
-    expect(again).toEqual([
-      expect.objectContaining({
-        level: 30,
-        msg: 'request completed',
-        appId: PLAIN.appId,
-        method: 'GET',
-        url: `/api/v1/accounts/${PLAIN.appId}/token`,
-        statusCode: 200,
-        responseTime: expect.any(Number),
-      }),
-    ]);
-    expect(Object.keys(again[0]!).slice(0, 6)).toEqual(Object.keys(read!).slice(0, 6));
+    // a failing read is logged
+    expect(
+      lines.filter(
+        (line) =>
+          line.msg === 'request completed' &&
+          line.url === `/api/v1/accounts/${FAILING.appId}/token` &&
+          line.statusCode === 503,
+      ),
+    ).toHaveLength(1);
+    const route = '/api/v1/accounts/:appId/token';
+    expect(metrics).toContain(`wxhub_token_reads_total{app_id="${PLAIN.appId}",route="${route}"} 2`);
+    expect(metrics).toContain(`wxhub_token_reads_total{app_id="${SAFE.appId}",route="${route}"} 2`);
+    expect(metrics).toContain(
+      `wxhub_token_reads_total{app_id="${PLAIN.appId}",route="/api/v1/accounts/:appId/tickets/:type"} 1`,
+    );
+    expect(metrics).not.toContain(`wxhub_token_reads_total{app_id="${FAILING.appId}"`);
+    // one summary a minute and one at shutdown: added up, whatever the run's length
+    const summaries = lines.filter((line) => line.msg === 'token reads') as (LogLine & {
+      reads: number;
+      readers: { reader: string; appId: string; route: string; reads: number }[];
+    })[];
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    expect(summaries.every((line) => line.level === 30)).toBe(true);
+    const byReader = new Map<string, number>();
+    for (const entry of summaries.flatMap((line) => line.readers)) {
+      const key = `${entry.reader} ${entry.appId} ${entry.route}`;
+      byReader.set(key, (byReader.get(key) ?? 0) + entry.reads);
+    }
+    expect(summaries.reduce((sum, line) => sum + line.reads, 0)).toBe(7);
+    expect(byReader.get(`${apiKeyId(KEY)} ${PLAIN.appId} ${route}`)).toBe(2);
+    expect(byReader.get(`${apiKeyId(KEY)} ${SAFE.appId} ${route}`)).toBe(2);
   });
 
   it('sends the request id back, the caller’s when it is well-formed, a new one otherwise', () => {
     expect(requestIds[`read-${PLAIN.appId}`]).toBe(`read-${PLAIN.appId}`);
+    expect(requestIds['read-again']).toBe('read-again');
     expect(requestIds['push-safe']).toBe('push-safe');
     expect(requestIds['bad id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(completed(requestIds['bad id']!)).toEqual(expect.objectContaining({ url: '/api/v1/accounts' }));
@@ -378,13 +410,13 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
 
   it('scrubs known secret and token values wherever they appear, e.g. in a query parameter of any name', () => {
     expect(completed('misplaced-secrets')!.url).toBe(
-      `/api/v1/accounts/${PLAIN.appId}/token?misplaced=[redacted]&also=[redacted]`,
+      `/api/v1/accounts/${PLAIN.appId}/jsapi-signature?misplaced=[redacted]&also=[redacted]`,
     );
   });
 
   it('scrubs the secrets of an account added by a runtime reload', () => {
     expect(completed('misplaced-reloaded')!.url).toBe(
-      `/api/v1/accounts/${RELOADED.appId}/token?a=[redacted]&b=[redacted]&c=[redacted]`,
+      `/api/v1/accounts/${RELOADED.appId}/jsapi-signature?a=[redacted]&b=[redacted]&c=[redacted]`,
     );
   });
 

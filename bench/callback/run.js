@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Callback benchmark: wxhub (dist/main.js, sandbox demo account, echo handler) against express + node-webot
- * `wechat` 2.1.0 doing the same echo, for signed plaintext pushes and for safe-mode (encrypted) pushes.
+ * Callback benchmark: wxhub against express + node-webot `wechat` 2.1.0 doing the same echo, for signed plaintext
+ * pushes and for safe-mode (encrypted) pushes. wxhub runs twice: at the default configuration (hub-default.js:
+ * NODE_ENV=production, LOG_LEVEL unset, de-duplication in a real redis-server), which the goals are judged on, and
+ * as before (dist/main.js in sandbox mode, LOG_LEVEL=warn, in-memory de-duplication) for comparison.
  *
  *   node bench/callback/run.js [--duration=10] [--warmup=3] [--rounds=3] [--connections=50]
  *                              [--modes=plain,safe] [--build] [--no-write] [--profile]
  *
  * For each mode it starts a fresh wxhub and a fresh peer, checks that both verify signatures and really echo,
- * warms each up, then runs autocannon rounds alternating wxhub / peer / wxhub / peer … with the same settings.
+ * warms each up, then runs autocannon rounds alternating wxhub / wxhub default / peer … with the same settings.
  * Every request is a distinct push (fresh nonce and signature, timestamp = now, a MsgId never sent before), taken
  * from a pool generated before each round so that client-side crypto stays out of the timed window.
  * Results go to bench/RESULTS.md (between the callback markers) and bench/callback/last-run.json.
@@ -26,7 +28,14 @@ const JSON_FILE = path.join(__dirname, 'last-run.json');
 const PROFILE_DIR = path.join(__dirname, 'profiles');
 const START_MARK = '<!-- callback:start -->';
 const END_MARK = '<!-- callback:end -->';
-const GOALS = { plain: 2, safe: 1.5 };
+/** wxhub at the default configuration / peer: the floor to meet and the aim. */
+const GOALS = { plain: { floor: 1.5, aim: 2 }, safe: { floor: 1.3, aim: 1.5 } };
+const SERVERS = ['wxhub', 'wxhubDefault', 'peer'];
+const SERVER_LABELS = {
+  wxhubDefault: 'wxhub, default configuration (production, LOG_LEVEL info, Redis de-duplication)',
+  wxhub: 'wxhub, sandbox mode, LOG_LEVEL=warn, in-memory de-duplication',
+  peer: 'express 4 + wechat 2.1.0',
+};
 const MODE_NAMES = { plain: 'plaintext', safe: 'safe mode' };
 
 const options = parseArgs(process.argv.slice(2));
@@ -48,8 +57,8 @@ function parseArgs(argv) {
   return o;
 }
 
-async function startServers(mode) {
-  const [hubPort, peerPort] = [await h.freePort(), await h.freePort()];
+async function startServers(mode, redisPort) {
+  const [hubPort, defaultPort, peerPort] = [await h.freePort(), await h.freePort(), await h.freePort()];
   const profileArgs = options.profile ? ['-r', path.join(__dirname, 'cpu-profile-hook.js')] : [];
   const profileEnv = (name) => (options.profile ? { BENCH_CPU_PROFILE: path.join(PROFILE_DIR, `${name}-${mode}.cpuprofile`) } : {});
   const ipc = { ipc: options.profile };
@@ -59,6 +68,20 @@ async function startServers(mode) {
     { ...h.baseEnv(), ...profileEnv('wxhub'), WECHAT_SANDBOX: 'true', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(hubPort) },
     ipc,
   );
+  const hubDefault = h.startChild(
+    'wxhub default',
+    [...profileArgs, path.join(__dirname, 'hub-default.js')],
+    {
+      ...h.baseEnv(),
+      ...profileEnv('wxhub-default'),
+      NODE_ENV: 'production',
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_KEY_PREFIX: `bench-callback-${mode}`,
+      HOST: '127.0.0.1',
+      PORT: String(defaultPort),
+    },
+    ipc,
+  );
   const peer = h.startChild(
     'peer',
     [...profileArgs, path.join(__dirname, 'peer-webot.js')],
@@ -66,9 +89,10 @@ async function startServers(mode) {
     ipc,
   );
   hub.port = hubPort;
+  hubDefault.port = defaultPort;
   peer.port = peerPort;
-  await Promise.all([h.waitReady(hub, protocol), h.waitReady(peer, protocol)]);
-  return { wxhub: hub, peer };
+  await Promise.all([h.waitReady(hub, protocol), h.waitReady(hubDefault, protocol), h.waitReady(peer, protocol)]);
+  return { wxhub: hub, wxhubDefault: hubDefault, peer };
 }
 
 /** Before and after timing: a good push is echoed (and decrypts), a tampered one is refused. Returns the statuses. */
@@ -91,9 +115,9 @@ async function checkServer(child, mode) {
   return observed;
 }
 
-async function runMode(mode) {
-  h.log(`\n== ${MODE_NAMES[mode]}: starting a fresh wxhub and peer`);
-  const servers = await startServers(mode);
+async function runMode(mode, redisPort) {
+  h.log(`\n== ${MODE_NAMES[mode]}: starting a fresh wxhub (two configurations) and peer`);
+  const servers = await startServers(mode, redisPort);
   const own = Object.values(servers);
   try {
     const checks = {};
@@ -101,7 +125,7 @@ async function runMode(mode) {
     h.log(`   checks passed: both echo; refusals ${JSON.stringify(checks)}`);
 
     // a guess for the warm-up; afterwards each pool holds 1.6× the best rate seen so far
-    const rate = { wxhub: 8_000, peer: 8_000 };
+    const rate = Object.fromEntries(SERVERS.map((name) => [name, 8_000]));
     const load = (name, seconds) =>
       h.cannon({
         child: servers[name],
@@ -115,11 +139,11 @@ async function runMode(mode) {
     for (const name of Object.keys(servers)) {
       const w = await load(name, options.warmup);
       rate[name] = Math.max(rate[name] / 2, w.total / options.warmup);
-      h.log(`   warm-up ${name.padEnd(5)} ${h.fmt(w.rps)} req/s`);
+      h.log(`   warm-up ${name.padEnd(12)} ${h.fmt(w.rps)} req/s`);
     }
 
     if (options.profile) for (const child of own) child.send('cpu-profile:start');
-    const rounds = { wxhub: [], peer: [] };
+    const rounds = Object.fromEntries(SERVERS.map((name) => [name, []]));
     for (let r = 1; r <= options.rounds; r++) {
       for (const name of Object.keys(servers)) {
         await h.sleep(500);
@@ -127,7 +151,7 @@ async function runMode(mode) {
         rate[name] = Math.max(rate[name], s.total / options.duration);
         rounds[name].push(s);
         h.log(
-          `   round ${r} ${name.padEnd(5)} ${h.fmt(s.rps)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  ` +
+          `   round ${r} ${name.padEnd(12)} ${h.fmt(s.rps)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  ` +
             `non-2xx ${s.non2xx}  errors ${s.errors}  timeouts ${s.timeouts}  server CPU ${s.serverCpuUsPerRequest} µs/req  ` +
             `other processes ${s.otherCores} cores${s.onTheFly ? `  (pool ran dry: ${s.onTheFly} built on the fly)` : ''}`,
         );
@@ -152,16 +176,18 @@ async function runMode(mode) {
         rounds: list,
       };
     }
-    const ratio = stats.wxhub.rps / stats.peer.rps;
-    // each wxhub round against the peer round right after it: shows whether drift made the ratio
-    const pairedRatios = rounds.wxhub.map((s, i) => s.rps / rounds.peer[i].rps);
-    const cpuRatio = stats.peer.cpuUs / stats.wxhub.cpuUs;
-    const otherCoresMax = Math.max(...rounds.wxhub.concat(rounds.peer).map((s) => s.otherCores));
+    // the goal is judged on the default configuration; each of its rounds against the peer round of the same cycle
+    const ratio = stats.wxhubDefault.rps / stats.peer.rps;
+    const pairedRatios = rounds.wxhubDefault.map((s, i) => s.rps / rounds.peer[i].rps);
+    const cpuRatio = stats.peer.cpuUs / stats.wxhubDefault.cpuUs;
+    const warnRatio = stats.wxhub.rps / stats.peer.rps;
+    const warnCpuRatio = stats.peer.cpuUs / stats.wxhub.cpuUs;
+    const otherCoresMax = Math.max(...SERVERS.flatMap((name) => rounds[name].map((s) => s.otherCores)));
     h.log(
-      `   ${MODE_NAMES[mode]}: wxhub/peer = ${ratio.toFixed(2)}× (goal ≥ ${GOALS[mode]}×); per round ${pairedRatios.map((r) => r.toFixed(2)).join(' / ')}; ` +
-        `CPU per request peer/wxhub = ${cpuRatio.toFixed(2)}×`,
+      `   ${MODE_NAMES[mode]}: wxhub default/peer = ${ratio.toFixed(2)}× (floor ${GOALS[mode].floor}×, aim ${GOALS[mode].aim}×); per round ${pairedRatios.map((r) => r.toFixed(2)).join(' / ')}; ` +
+        `CPU per request peer/wxhub default = ${cpuRatio.toFixed(2)}×; sandbox at warn/peer = ${warnRatio.toFixed(2)}×`,
     );
-    return { mode, checks, stats, ratio, pairedRatios, cpuRatio, otherCoresMax, goal: GOALS[mode] };
+    return { mode, checks, stats, ratio, pairedRatios, cpuRatio, warnRatio, warnCpuRatio, otherCoresMax, goal: GOALS[mode] };
   } finally {
     await Promise.all(own.map(h.stopChild));
   }
@@ -195,11 +221,10 @@ function renderSection(run) {
   lines.push('| Mode | Server | req/s (median) | req/s per round | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | errors | timeouts |');
   lines.push('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const mode of run.modes) {
-    for (const [name, label] of [
-      ['wxhub', 'wxhub (NestJS 11 + Fastify)'],
-      ['peer', 'express 4 + wechat 2.1.0'],
-    ]) {
+    for (const name of ['wxhubDefault', 'wxhub', 'peer']) {
+      const label = SERVER_LABELS[name];
       const s = mode.stats[name];
+      if (!s) continue;
       lines.push(
         `| ${MODE_NAMES[mode.mode]} | ${label} | ${h.fmt(s.rps)} | ${s.rounds.map((r) => h.fmt(r.rps)).join(' / ')} | ` +
           `${s.p50} | ${s.p99} | ${s.cpuUs} | ${h.fmt(s.requests)} | ${s.non2xx} | ${s.errors} | ${s.timeouts} |`,
@@ -208,18 +233,23 @@ function renderSection(run) {
   }
   lines.push('');
   for (const mode of run.modes) {
-    const verdict = mode.ratio >= mode.goal ? 'met' : '**missed**';
+    const { floor, aim } = mode.goal;
+    const verdict = mode.ratio >= aim ? 'aim met' : mode.ratio >= floor ? 'floor met, aim missed' : '**floor missed**';
     lines.push(
-      `- ${MODE_NAMES[mode.mode]}: wxhub/peer = **${mode.ratio.toFixed(2)}×** req/s — goal ≥ ${mode.goal}×: ${verdict} ` +
+      `- ${MODE_NAMES[mode.mode]}: wxhub at the default configuration / peer = **${mode.ratio.toFixed(2)}×** req/s — floor ${floor}×, aim ${aim}×: ${verdict} ` +
         `(round by round ${mode.pairedRatios.map((r) => `${r.toFixed(2)}×`).join(' / ')}; CPU time per request, peer/wxhub: ${mode.cpuRatio.toFixed(2)}×; ` +
+        `in sandbox mode at LOG_LEVEL=warn with in-memory de-duplication: ${mode.warnRatio.toFixed(2)}× req/s, CPU ${mode.warnCpuRatio.toFixed(2)}×; ` +
         `other processes on the machine used up to ${mode.otherCoresMax} cores during a round)`,
     );
   }
   lines.push('');
   lines.push('Method:');
   lines.push(
-    '- Both servers answer the sandbox demo account (`wxsandboxdemo00001`) at `POST /wechat/wxsandboxdemo00001` with the echo ' +
-      '`You said: <Content>`: wxhub from `dist/main.js` with `WECHAT_SANDBOX=true LOG_LEVEL=warn` (in-memory de-duplication, default NODE_ENV); ' +
+    '- Every server answers the sandbox demo account (`wxsandboxdemo00001`) at `POST /wechat/wxsandboxdemo00001` with the echo ' +
+      '`You said: <Content>`. wxhub at the default configuration is `bench/callback/hub-default.js` (a host module importing AppModule with one ' +
+      '`@OnWechatMessage(\'text\')` echo handler; `NODE_ENV=production`, LOG_LEVEL unset = info, so one `request completed` JSON line per push to a pipe the ' +
+      'benchmark reads; de-duplication in a real redis-server on the same machine: a claim and a completion per push). The second wxhub is `dist/main.js` ' +
+      'with `WECHAT_SANDBOX=true LOG_LEVEL=warn` (in-memory de-duplication, default NODE_ENV), the configuration of the earlier runs; ' +
       'the peer is `bench/callback/peer-webot.js` (`wechat({ token, appid, encodingAESKey }, …)` mounted on the same path). ' +
       'Each mode starts a fresh process of each.',
   );
@@ -238,7 +268,7 @@ function renderSection(run) {
       '. The peer checks only `msg_signature` on encrypted pushes, and neither a timestamp window nor duplicates; wxhub does all of these.',
   );
   lines.push(
-    '- Rounds alternate wxhub / peer / wxhub / peer … on the same 2-core machine as the load generator; the table gives the median of the rounds\' ' +
+    '- Rounds alternate wxhub / wxhub default / peer … on the same 2-core machine as the load generator; the table gives the median of the rounds\' ' +
       'average req/s and the median of their p50/p99 latencies. "Server CPU µs/req" is the server process\'s user + system CPU time (from /proc) ' +
       'divided by the requests it answered in the round (median of the rounds): less sensitive than req/s to other work on a shared machine, ' +
       'which is reported as the CPU used by processes other than the two servers and the benchmark. Raw figures: `bench/callback/last-run.json`.',
@@ -258,8 +288,13 @@ async function main() {
   if (options.profile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const loadBefore = h.loadAverage();
   if (os.loadavg()[0] > 0.5 * os.availableParallelism()) h.log(`note: the machine is busy (load average ${loadBefore}); figures will be noisy`);
+  const redis = await h.startRedis();
   const modes = [];
-  for (const mode of options.modes) modes.push(await runMode(mode));
+  try {
+    for (const mode of options.modes) modes.push(await runMode(mode, redis.port));
+  } finally {
+    redis.kill('SIGTERM');
+  }
   const run = {
     date: new Date().toUTCString(),
     command: ['node bench/callback/run.js', ...process.argv.slice(2)].join(' '),
@@ -291,7 +326,7 @@ async function main() {
   if (options.profile) {
     const { summarizeProfile } = require('./summarize-profile');
     for (const md of options.modes) {
-      for (const name of ['wxhub', 'peer']) {
+      for (const name of ['wxhub', 'wxhub-default', 'peer']) {
         const file = path.join(PROFILE_DIR, `${name}-${md}.cpuprofile`);
         if (fs.existsSync(file)) h.log(`\n--- ${name} ${MODE_NAMES[md]} (${path.relative(h.ROOT, file)})\n${summarizeProfile(file)}`);
       }

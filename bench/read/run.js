@@ -9,10 +9,11 @@
  *                          [--build] [--no-write]
  *   node bench/read/run.js --render     (rewrites the section from last-run.json)
  *
- * 1. HTTP: autocannon against the hub's `GET /api/v1/accounts/:appId/token` (dist/main.js, with its key, one
- *    stable account, a real redis-server, the simulator as WeChat; scraped and probed once first, as in production)
- *    and against bare-fastify.js (a bare Fastify 5 route answering the same JSON), rounds alternated; goal hub ≥
- *    0.8 × bare (median req/s). The same hub at LOG_LEVEL=info and a minimal Nest app are measured alongside.
+ * 1. HTTP: autocannon against the hub's `GET /api/v1/accounts/:appId/token` at the default configuration
+ *    (dist/main.js, NODE_ENV=production, LOG_LEVEL unset, with its key, one stable account, a real redis-server, the
+ *    simulator as WeChat; scraped and probed once first, as in production) and against bare-fastify.js (a bare
+ *    Fastify 5 route answering the same JSON), rounds alternated; floor hub ≥ 0.6 × bare (median req/s), aim 0.8.
+ *    The same hub at LOG_LEVEL=warn and a minimal Nest app are measured alongside.
  * 2. In process: inprocess.js boots TokenModule (dist/index.js) on the same Redis and simulator and calls
  *    `TokenService.getAccessToken` in a tight loop for --seconds: calls/s (goal ≥ 2 million) and Redis commands
  *    per L1 hit from `INFO commandstats` (goal 0).
@@ -49,14 +50,15 @@ const {
 const JSON_FILE = path.join(__dirname, 'last-run.json');
 const START_MARK = '<!-- read:start -->';
 const END_MARK = '<!-- read:end -->';
+const GOAL_FLOOR = 0.6;
 const GOAL_RATIO = 0.8;
 const GOAL_CALLS_PER_SECOND = 2_000_000;
 const KEY = 'bench-read-key-000000000000000001';
 const ACCOUNT = { appId: 'wxbenchread0000001', appSecret: 'benchreadsecret000000000000000001' };
-const TARGETS = ['hub', 'hubInfo', 'bare', 'nest'];
+const TARGETS = ['hub', 'hubWarn', 'bare', 'nest'];
 const LABELS = {
-  hub: 'wxhub `GET /api/v1/accounts/:appId/token` (key check, L1 copy), LOG_LEVEL=warn',
-  hubInfo: 'the same hub at the default LOG_LEVEL=info (a JSON log line per read)',
+  hub: 'wxhub `GET /api/v1/accounts/:appId/token` (key check, L1 copy), default configuration (production, LOG_LEVEL info, Redis)',
+  hubWarn: 'the same hub at LOG_LEVEL=warn',
   bare: 'bare Fastify 5 route, same JSON (bare-fastify.js)',
   nest: 'reference: minimal NestJS 11 + Fastify, same route, guard and pipe (bare-nest.js)',
 };
@@ -100,7 +102,7 @@ const tokenPath = `/api/v1/accounts/${ACCOUNT.appId}/token`;
 
 async function round(servers, name) {
   const server = servers[name];
-  const own = [servers.hub, servers.hubInfo, servers.bare, servers.nest, servers.simulator];
+  const own = [servers.hub, servers.hubWarn, servers.bare, servers.nest, servers.simulator];
   const before = cpuSnapshot(server, own);
   const r = await cannon(
     server.port,
@@ -150,7 +152,7 @@ function perHitCommands(phase) {
 
 function renderSection(run) {
   const m = run.machine;
-  const { hub, hubInfo, bare, nest } = run.http;
+  const { hub, hubWarn, bare, nest } = run.http;
   const lines = [
     '## Read path: the token route vs a bare Fastify route, and `TokenService.getAccessToken` in process',
     '',
@@ -164,7 +166,7 @@ function renderSection(run) {
     `- Code: wxhub ${run.commit}${run.dirty ? ' + uncommitted changes in src/' : ''}, measured from dist/; @nestjs/core ${run.versions.nest}, fastify ${run.versions.fastify}, ioredis ${run.versions.ioredis}; autocannon ${run.versions.autocannon}`,
   );
   lines.push(
-    `- Load: autocannon in the benchmark process, ${run.options.connections} connections, pipelining 1, ${run.options.warmup} s warm-up per server, then ${run.options.rounds} rounds × ${run.options.duration} s per server, alternating hub / hub at info / bare / minimal Nest`,
+    `- Load: autocannon in the benchmark process, ${run.options.connections} connections, pipelining 1, ${run.options.warmup} s warm-up per server, then ${run.options.rounds} rounds × ${run.options.duration} s per server, alternating hub / hub at warn / bare / minimal Nest`,
   );
   lines.push('');
   lines.push(
@@ -179,27 +181,28 @@ function renderSection(run) {
   }
   lines.push('');
   const perRound = hub.rounds.map((r, i) => (r.rps / bare.rounds[i].rps).toFixed(2)).join('× / ');
+  const verdict = run.ratio >= GOAL_RATIO ? 'aim met' : run.ratio >= GOAL_FLOOR ? 'floor met, aim missed' : 'floor missed';
   lines.push(
-    `- Token route: hub/bare = **${run.ratio.toFixed(2)}×** req/s (round by round ${perRound}×; server CPU per request bare/hub ${(bare.serverCpuUsPerRequest / hub.serverCpuUsPerRequest).toFixed(2)}×) — goal ≥ ${GOAL_RATIO}×: **${run.ratio >= GOAL_RATIO ? 'met' : 'missed'}**. ` +
+    `- Token route at the default configuration: hub/bare = **${run.ratio.toFixed(2)}×** req/s (round by round ${perRound}×; server CPU per request bare/hub ${(bare.serverCpuUsPerRequest / hub.serverCpuUsPerRequest).toFixed(2)}×) — floor ${GOAL_FLOOR}×, aim ${GOAL_RATIO}×: **${verdict}**. ` +
       `Other processes on the machine used up to ${Math.max(hub.otherCoresMax, bare.otherCoresMax)} cores during a round.`,
   );
   lines.push(
     `- Framework floor: the minimal NestJS 11 + Fastify app with the same route, key check and ValidationPipe (no wxhub module) gets ${(nest.rps / bare.rps).toFixed(2)}× the bare route's req/s ` +
       `(${nest.serverCpuUsPerRequest} vs ${bare.serverCpuUsPerRequest} µs CPU per request); the hub gets ${(hub.rps / nest.rps).toFixed(2)}× the minimal Nest app's req/s (${hub.serverCpuUsPerRequest} vs ${nest.serverCpuUsPerRequest} µs).`,
   );
-  if (hubInfo) {
+  if (hubWarn) {
     lines.push(
-      `- At the default \`LOG_LEVEL=info\` the hub writes one JSON line per read (scrubbed of known secrets, to a pipe read by the benchmark process, as a container runtime reads it): ` +
-        `${(hubInfo.rps / bare.rps).toFixed(2)}× the bare route's req/s (${hubInfo.serverCpuUsPerRequest} µs CPU per request), against ${run.ratio.toFixed(2)}× at \`warn\`. The bare route logs nothing; the goal is judged like for like, with the hub's per-request log line off.`,
+      `- At \`LOG_LEVEL=warn\`: ${(hubWarn.rps / bare.rps).toFixed(2)}× the bare route's req/s (${hubWarn.serverCpuUsPerRequest} µs CPU per request), against ${run.ratio.toFixed(2)}× (${hub.serverCpuUsPerRequest} µs) at the default info. ` +
+        'A successful read writes no log line at either level (it is counted in `wxhub_token_reads_total` and a per-key summary a minute), so the two should be equal within noise.',
     );
   }
   lines.push(
-    '- History of this ratio: 0.73× when the route was a Nest controller, 0.42× once structured request logging came, 0.52× answered ahead of Fastify but still through a promise and an async logging context per request (commit 33fbb45). ' +
-      'The async context tracking that request logging switches on makes every promise and async resource of the process cost more; the synchronous way creates none for a read.',
+    '- History of this ratio: 0.73× when the route was a Nest controller, 0.42× once structured request logging came, 0.52× answered ahead of Fastify but still through a promise and an async logging context per request (commit 33fbb45), 1.08× at warn / 0.67× at info answered synchronously ahead of Fastify (8bb04ad; 0.72× / 0.45× in a later measurement on the default configuration). ' +
+      'Now an ordinary Fastify route: the async context tracking that request logging switches on makes every promise and async resource of the process cost more, and a read answered from memory creates none.',
   );
   if (run.ratio < GOAL_RATIO) {
     lines.push(
-      `- Why the goal is missed: the hub answers this route straight from Node's HTTP server (TokenReadHttpHandler), and a key it has verified with the token in its in-process copy synchronously; what it pays beyond the bare route is the key lookup, the allow-list and failed-auth checks, the request id and the JSON cached per second. ` +
+      `- What the hub pays beyond the bare route: Nest's four global onRequest hooks and middie's, the request id (a UUID when the caller sends none) and its header, Fastify's request logging (a child logger object per request, its pino child made only when the request logs), the key lookup, allow-list and failed-auth checks, and the read counter. ` +
         'Profile it (`node --cpu-prof dist/main.js` under autocannon) to see what else the machine spent the time on.',
     );
   }
@@ -217,12 +220,12 @@ function renderSection(run) {
   lines.push('');
   lines.push('Method:');
   lines.push(
-    '- One simulator (`dist/sandbox/main.js`), one redis-server, two hubs (`dist/main.js`, `NODE_ENV=production`, `LOG_LEVEL=warn` and `info`, one stable account, `REDIS_URL` with one key prefix, so the same token, `ADMIN_API_KEYS`) and `bench/read/bare-fastify.js` ' +
+    '- One simulator (`dist/sandbox/main.js`), one redis-server, two hubs (`dist/main.js`, `NODE_ENV=production`, LOG_LEVEL unset (info) and `warn`, one stable account, `REDIS_URL` with one key prefix, so the same token, `ADMIN_API_KEYS`) and `bench/read/bare-fastify.js` ' +
       '(Fastify 5, the same route answering the same JSON from a constant: no key check, no Nest, no store). Before timing both must answer the same token and the hub must refuse a wrong key ' +
       `(${JSON.stringify(run.checks)}); bodies were ${hub.rounds[0].bytesPerResponse} vs ${bare.rounds[0].bytesPerResponse} bytes per response including headers.`,
   );
   lines.push(
-    "- The hub answers ahead of Fastify and Nest (TokenReadHttpHandler): a key it has already verified (a map of accepted headers; a new key gets SHA-256 + timingSafeEqual first) and the token in its in-process (L1) copy are answered synchronously, with the request id echoed and the JSON reused while the token and its `expires_in` are the same; anything else takes the full way (promise, logging context, errors). " +
+    "- The token route is the Nest controller route with its own Fastify onRequest hook (TokenReadHook), which runs after every global hook: a key the hub has already verified (a map of accepted headers; a new key gets SHA-256 + timingSafeEqual first) and the token in its in-process (L1) copy are answered there, synchronously, with the request id echoed and the JSON reused while the token and its `expires_in` are the same; anything else goes on to the guard and controller (promise, logging context, errors). " +
       "Both hubs were scraped (`/metrics`) and probed (`/health/ready`) once before the warm-up, as a production hub is. The table gives the median of the rounds' average req/s and p50/p99, " +
       "and each server's CPU time (/proc) per request. Rates depend on the machine, which was shared with other work (load averages above): compare the ratio and CPU per request, not the absolute figures.",
   );
@@ -267,8 +270,8 @@ async function main() {
     // a production hub is (Fastify's request logging then runs, and with it the async context tracking that every
     // later request of the process pays for)
     for (const [name, level] of [
-      ['hub', 'warn'],
-      ['hubInfo', 'info'],
+      ['hub', undefined],
+      ['hubWarn', 'warn'],
     ]) {
       const port = await freePort();
       servers[name] = startChild(
@@ -277,7 +280,7 @@ async function main() {
         baseEnv({
           NODE_ENV: 'production',
           WECHAT_SANDBOX: 'false',
-          LOG_LEVEL: level,
+          ...(level === undefined ? {} : { LOG_LEVEL: level }),
           HOST: '127.0.0.1',
           PORT: String(port),
           WECHAT_API_BASE_URL: `http://127.0.0.1:${simPort}`,
@@ -347,11 +350,11 @@ async function main() {
       );
     }
     if (wrongKey.status !== 401) throw new Error(`the hub answered ${wrongKey.status} to a wrong key`);
-    const infoAnswer = await getJson(servers.hubInfo.port, tokenPath, auth);
-    if (infoAnswer.json.access_token !== hubToken.access_token) throw new Error('the two hubs answer different tokens');
+    const warnAnswer = await getJson(servers.hubWarn.port, tokenPath, auth);
+    if (warnAnswer.json.access_token !== hubToken.access_token) throw new Error('the two hubs answer different tokens');
     const checks = {
       hub: hubAgain.status,
-      'hub at info': infoAnswer.status,
+      'hub at warn': warnAnswer.status,
       bare: bareAnswer.status,
       nest: nestAnswer.status,
       'hub, wrong key': wrongKey.status,
@@ -376,7 +379,7 @@ async function main() {
     const http = Object.fromEntries(TARGETS.map((name) => [name, summarize(rounds[name])]));
     const ratio = http.hub.rps / http.bare.rps;
     log(
-      `token route: hub ${fmt(http.hub.rps)} vs bare ${fmt(http.bare.rps)} req/s = ${ratio.toFixed(2)}× (goal ≥ ${GOAL_RATIO}×); at LOG_LEVEL=info ${(http.hubInfo.rps / http.bare.rps).toFixed(2)}×`,
+      `token route: hub ${fmt(http.hub.rps)} vs bare ${fmt(http.bare.rps)} req/s = ${ratio.toFixed(2)}× (floor ${GOAL_FLOOR}×, aim ${GOAL_RATIO}×); at LOG_LEVEL=warn ${(http.hubWarn.rps / http.bare.rps).toFixed(2)}×`,
     );
     for (const [name, s] of Object.entries(http)) {
       if (s.non2xx || s.errors || s.timeouts)
@@ -385,7 +388,7 @@ async function main() {
     await stopChild(servers.bare);
     await stopChild(servers.nest);
     await stopChild(servers.hub);
-    await stopChild(servers.hubInfo);
+    await stopChild(servers.hubWarn);
 
     log(`in process: getAccessToken for ${options.seconds} s per phase…`);
     const child = spawnSync(process.execPath, [path.join(__dirname, 'inprocess.js')], {

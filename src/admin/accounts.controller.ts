@@ -20,10 +20,13 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import type { AccountsDiff } from '../accounts/account-diff';
 import { requestActor } from '../audit/request-actor';
+import { ROUTE_ON_REQUEST } from '../common/route-hooks';
 import { ConfigError } from '../config/config-error';
+import { TOKEN_READ_ROUTE } from '../logging/request-logging';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
 import { ADMIN_AUTH_ERRORS, ApiErrorResponses } from '../docs/api-error-responses.decorator';
@@ -35,6 +38,7 @@ import { AdminAuthGuard } from './admin-auth.guard';
 import { JsapiSignatureDto } from './jsapi-signature.dto';
 import { InvalidTokenReportDto } from './token-report.dto';
 import { InvalidTokenReportResultDto, TicketResponseDto, TokenResponseDto } from './token-response.dto';
+import { TokenReadHook } from './token-read.hook';
 import { tokenResponse, type TokenResponse } from './token-response';
 
 const APP_ID_PARAM = ApiParam({
@@ -96,7 +100,12 @@ export class AccountsController {
     return { store: this.tokens.storeDescription, accounts: await this.tokens.describeAccounts() };
   }
 
+  /**
+   * The current token. TokenReadHook answers the common case (a key already verified, the token in memory) before
+   * the guard runs; this method serves the rest. A successful read is counted, not logged (TokenReads).
+   */
   @Get(':appId/token')
+  @RouteConfig({ [ROUTE_ON_REQUEST]: TokenReadHook, [TOKEN_READ_ROUTE]: true })
   @ApiTags('tokens')
   @ApiOperation({
     summary: "The account's current access_token",
@@ -143,6 +152,7 @@ export class AccountsController {
 
   /** The current JS-SDK ticket (`jsapi` or `wx_card`): `{ticket, expires_in, expires_at, version}`. */
   @Get(':appId/tickets/:type')
+  @RouteConfig({ [TOKEN_READ_ROUTE]: true })
   @ApiTags('tickets')
   @ApiOperation({
     summary: 'The current JS-SDK ticket',

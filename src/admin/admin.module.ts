@@ -7,7 +7,7 @@ import { AdminAuthenticator } from './admin-authenticator';
 import { AuditController } from './audit.controller';
 import { CompatController } from './compat.controller';
 import { FailedAuthLimiter } from './failed-auth-limiter';
-import { TokenReadHttpHandler } from './token-read.http-handler';
+import { TokenReadHook } from './token-read.hook';
 
 /**
  * Admin REST (`/api/v1/accounts…`, including the accounts reload, and `/api/v1/audit`) and the WeChat-compatible
@@ -17,8 +17,8 @@ import { TokenReadHttpHandler } from './token-read.http-handler';
 @Module({
   imports: [SandboxModule],
   controllers: [AccountsController, CompatController, AuditController],
-  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter, TokenReadHttpHandler],
+  providers: [AccountsReloader, AdminAuthGuard, AdminAuthenticator, FailedAuthLimiter, TokenReadHook],
   // the gateway authenticates with the same keys, allow-list and failure limiter
-  exports: [AdminAuthenticator, TokenReadHttpHandler],
+  exports: [AdminAuthenticator],
 })
 export class AdminModule {}

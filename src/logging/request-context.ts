@@ -6,7 +6,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
-const APP_ID_IN_PATH = /^\/(?:wechat|gateway|api\/v1\/accounts)\/([^/?#]+)/;
+const APP_ID_IN_PATH = /\/(?:wechat|gateway|api\/v1\/accounts)\/([^/?#]+)/;
 const APP_ID_IN_QUERY = /[?&]appid=([^&#]*)/i;
 
 /**
@@ -21,13 +21,16 @@ export function requestIdOf(request: IncomingMessage): string {
 
 /**
  * The account a request is about, read from its URL: `/wechat/:appId`, `/gateway/:appId/…`,
- * `/api/v1/accounts/:appId/…`, or the `appid` query parameter (`/cgi-bin/token`). Only well-formed AppIDs count.
+ * `/api/v1/accounts/:appId/…`, or the `appid` query parameter (`/cgi-bin/token`), under any global prefix. Only
+ * well-formed AppIDs count.
  */
 export function appIdOfUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
-  const inPath = APP_ID_IN_PATH.exec(url)?.[1];
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const inPath = APP_ID_IN_PATH.exec(path)?.[1];
   if (inPath !== undefined) return APP_ID.test(inPath) ? inPath : undefined;
-  if (!url.startsWith('/cgi-bin/')) return undefined;
+  if (!path.includes('/cgi-bin/')) return undefined;
   const inQuery = APP_ID_IN_QUERY.exec(url)?.[1];
   return inQuery !== undefined && APP_ID.test(inQuery) ? inQuery : undefined;
 }

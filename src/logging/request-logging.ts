@@ -1,9 +1,32 @@
-import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { storage, Store } from 'nestjs-pino/storage';
 import type { Logger as PinoInstance } from 'pino';
+import { requestActor } from '../audit/request-actor';
+import type { TokenReads } from '../metrics/token-reads';
 import { redactUrl } from './redact-url';
 import { appIdOfUrl, REQUEST_ID_HEADER, requestIdOf } from './request-context';
+
+/**
+ * Route config flag (`@RouteConfig({ [TOKEN_READ_ROUTE]: true })`) of the routes that hand out a token or ticket:
+ * a successful answer is counted (TokenReads) instead of logged; a failure or refusal is logged as usual.
+ */
+export const TOKEN_READ_ROUTE = 'wxhubTokenRead';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The pattern of the token-read route that took the request (TOKEN_READ_ROUTE), else null. */
+    wxhubReadRoute: string | null;
+    /** Who read, when a route hook answered before the admin guard ran (`key#…`), else null. */
+    wxhubReader: string | null;
+  }
+}
 
 /** Probed every few seconds by orchestrators and scrapers: their completion lines are logged at debug only. */
 const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
@@ -35,20 +58,108 @@ export function requestLoggingServerOptions(logger: PinoInstance): {
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: 'reqId' }),
     genReqId: requestIdOf,
-    childLoggerFactory: (parent, bindings, options, request) => {
-      const appId = appIdOfUrl(request.url);
-      return parent.child(appId === undefined ? bindings : { ...bindings, appId }, options);
-    },
+    childLoggerFactory: (parent, bindings, options, request) =>
+      new LazyRequestLogger(parent, bindings, options, request.url) as unknown as FastifyBaseLogger,
   };
 }
 
+type LogMethod = (...args: unknown[]) => void;
+
 /**
- * Request logging on the Fastify instance: the request id goes back as `X-Request-Id`; every log line written while
- * the request is handled carries it (nestjs-pino's async-local logger is bound after the body is read, since a body
- * read in between would lose a context set earlier); one line per completed request with method, redacted URL,
- * status and duration.
+ * A request's child logger (request id, and the account named in the URL), made on first use: most requests that
+ * succeed write nothing but their last line, and a token read answered from memory writes none, while a pino child
+ * serializes its bindings when it is made.
  */
-export function registerRequestLogging(fastify: FastifyInstance): void {
+class LazyRequestLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: object,
+    private readonly url: string | undefined,
+  ) {}
+
+  private get logger(): FastifyBaseLogger {
+    if (this.made === undefined) {
+      const appId = appIdOfUrl(this.url);
+      this.made = this.parent.child(
+        appId === undefined ? this.bindings : { ...this.bindings, appId },
+        this.options,
+      );
+    }
+    return this.made;
+  }
+
+  get level(): string {
+    return this.logger.level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  child(bindings: Record<string, unknown>, options?: object): FastifyBaseLogger {
+    return this.logger.child(bindings, options);
+  }
+
+  /** Asks the parent while the child is not made (and has no level of its own): no child for a dropped line. */
+  isLevelEnabled(level: string): boolean {
+    if (this.made === undefined && !('level' in this.options)) {
+      return (this.parent as unknown as PinoInstance).isLevelEnabled(level);
+    }
+    return (this.logger as unknown as PinoInstance).isLevelEnabled(level);
+  }
+
+  silent(): void {}
+
+  trace(...args: unknown[]): void {
+    if (this.isLevelEnabled('trace')) (this.logger.trace as LogMethod)(...args);
+  }
+
+  debug(...args: unknown[]): void {
+    if (this.isLevelEnabled('debug')) (this.logger.debug as LogMethod)(...args);
+  }
+
+  info(...args: unknown[]): void {
+    if (this.isLevelEnabled('info')) (this.logger.info as LogMethod)(...args);
+  }
+
+  warn(...args: unknown[]): void {
+    if (this.isLevelEnabled('warn')) (this.logger.warn as LogMethod)(...args);
+  }
+
+  error(...args: unknown[]): void {
+    if (this.isLevelEnabled('error')) (this.logger.error as LogMethod)(...args);
+  }
+
+  fatal(...args: unknown[]): void {
+    if (this.isLevelEnabled('fatal')) (this.logger.fatal as LogMethod)(...args);
+  }
+}
+
+/**
+ * Request logging on the Fastify instance, for every route (Nest controllers and plugin routes alike, under any
+ * prefix): the request id goes back as `X-Request-Id`; every log line written while the request is handled carries
+ * it (nestjs-pino's async-local logger is bound after the body is read, since a body read in between would lose a
+ * context set earlier); one `request completed` line per request with method, redacted URL, status and duration —
+ * except a successful token read, which `reads` counts instead (TOKEN_READ_ROUTE).
+ *
+ * NOTE: a request answered by a route's own onRequest hook (the token read from memory) never reaches preHandler,
+ * so it creates no async context: on Node 20 each one makes every later promise of the process dearer.
+ */
+export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenReads): void {
+  fastify.decorateRequest('wxhubReadRoute', null);
+  fastify.decorateRequest('wxhubReader', null);
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if ((route.config as Record<string, unknown> | undefined)?.[TOKEN_READ_ROUTE] !== true) return;
+    const pattern = route.url;
+    const mark = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
+      request.wxhubReadRoute = pattern;
+      done();
+    };
+    route.onRequest = [mark, ...asArray(route.onRequest)];
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
@@ -58,8 +169,19 @@ export function registerRequestLogging(fastify: FastifyInstance): void {
     storage.run(new Store(request.log as PinoInstance), done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const path = request.url.split('?', 1)[0] ?? '';
-    const level = QUIET_PATHS.has(path) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'info';
+    const readRoute = request.wxhubReadRoute;
+    if (readRoute !== null && reads !== undefined && reply.statusCode < 400) {
+      const appId = (request.params as { appId?: string } | undefined)?.appId ?? '';
+      reads.count(readRoute, appId, request.wxhubReader ?? requestActor(request).id);
+      done();
+      return;
+    }
+    const level = isQuiet(request.url) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'info';
+    // the URL's redaction costs more than the check; a dropped line needs neither
+    if (!(request.log as unknown as PinoInstance).isLevelEnabled(level)) {
+      done();
+      return;
+    }
     request.log[level](
       {
         method: request.method,
@@ -73,9 +195,20 @@ export function registerRequestLogging(fastify: FastifyInstance): void {
   });
 }
 
+/** A probe or scrape, under whatever prefix the host mounted the service. */
+function isQuiet(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? '';
+  for (const quiet of QUIET_PATHS) if (path.endsWith(quiet)) return true;
+  return false;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 /** `POST /cgi-bin/stable_token` names its account in the body, not the URL. */
 function bindAccountFromBody(request: FastifyRequest): void {
-  if (!request.url.startsWith('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
+  if (!request.url.includes('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
   let body: unknown = request.body;
   if (typeof body === 'string' && body.length < 4096 && body.startsWith('{')) {
     try {

@@ -1,13 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
 /**
- * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services.
- * NOTE: in an app built by `createApp`, these requests are answered by WechatCallbackHttpHandler before the
- * framework sees them (the hot path); this controller serves them wherever that handler is not attached
- * (an app assembled by hand, `inject()` in tests). Both call the same verifier and dispatcher.
+ * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. The
+ * body arrives as the exact string WeChat sent (createApp keeps XML and untyped bodies raw; over 64 KB is a 413).
  */
 @Controller('wechat')
 export class WechatCallbackController {
@@ -28,16 +26,19 @@ export class WechatCallbackController {
     return echostr;
   }
 
+  /**
+   * A push. NOTE: the request itself rather than `@Param`, `@Query`, `@Body` and `@Headers`: each of those runs
+   * the global pipes, four times per push for values nothing validates.
+   */
   @Post(':appId')
   @HttpCode(200)
   async receive(
-    @Param('appId') appId: string,
-    @Query() query: CallbackQuery,
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const push = this.verifier.verifyRequest(appId, query, body, contentType);
+    const { appId } = request.params as { appId: string };
+    const query = request.query as CallbackQuery;
+    const push = this.verifier.verifyRequest(appId, query, request.body, request.headers['content-type']);
     const response = await this.dispatcher.handle(push);
     void reply.header('content-type', responseContentType(response));
     return response;

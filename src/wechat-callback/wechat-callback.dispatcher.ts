@@ -119,7 +119,7 @@ export class WechatCallbackDispatcher {
     const route = this.router.match(appId, push.message);
     if (!route) {
       this.stats.unhandled++;
-      await this.complete(appId, claim, SUCCESS);
+      this.complete(appId, claim, SUCCESS);
       return this.answered(push, 'success', SUCCESS);
     }
     const context: WechatCallbackContext = {
@@ -141,7 +141,7 @@ export class WechatCallbackDispatcher {
       this.logger.warn(
         `${route.name} passed the ${this.options.handlerTimeoutMs} ms budget; answered success, its reply goes out through the customer-service API`,
       );
-      await this.complete(appId, claim, SUCCESS);
+      this.complete(appId, claim, SUCCESS);
       // only an asynchronous handler can be late
       work?.then(
         (reply) => reply && this.deliverLate(push, route, reply),
@@ -155,7 +155,7 @@ export class WechatCallbackDispatcher {
       return this.answered(push, 'error', SUCCESS);
     }
     const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
-    await this.complete(appId, claim, body);
+    this.complete(appId, claim, body);
     return this.answered(push, body === SUCCESS ? 'success' : 'replied', body);
   }
 
@@ -227,9 +227,13 @@ export class WechatCallbackDispatcher {
     );
   }
 
-  private async complete(appId: string, claim: { id: string } | undefined, response: string): Promise<void> {
+  /**
+   * Records the answer for retries without holding the answer back: a retry sent after it finds it (the same
+   * connection writes in order), and one racing it finds the claim and waits for the record.
+   */
+  private complete(appId: string, claim: { id: string } | undefined, response: string): void {
     if (!claim) return;
-    await this.dedupe.complete(appId, claim.id, response, this.options.dedupeTtlMs).catch((error: Error) => {
+    this.dedupe.complete(appId, claim.id, response, this.options.dedupeTtlMs).catch((error: Error) => {
       this.logger.warn(`could not record a handled push for de-duplication: ${error.message}`);
     });
   }

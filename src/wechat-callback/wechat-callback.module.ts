@@ -11,7 +11,6 @@ import { WECHAT_CALLBACK_OPTIONS } from './wechat-callback.constants';
 import { WechatCallbackController } from './wechat-callback.controller';
 import { WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackExplorer } from './wechat-callback.explorer';
-import { WechatCallbackHttpHandler } from './wechat-callback.http-handler';
 import { resolveCallbackOptions, type WechatCallbackModuleOptions } from './wechat-callback-options';
 import { WechatCallbackRouter } from './wechat-callback.router';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
@@ -44,7 +43,6 @@ const providers: Provider[] = [
   WechatCallbackExplorer,
   WechatCallbackVerifier,
   WechatCallbackDispatcher,
-  WechatCallbackHttpHandler,
   CustomerServiceSender,
 ];
 
@@ -79,7 +77,7 @@ export class WechatCallbackModule {
       ],
       controllers: [WechatCallbackController],
       providers,
-      exports: [WechatCallbackRouter, WechatCallbackHttpHandler],
+      exports: [WechatCallbackRouter],
     };
   }
 }

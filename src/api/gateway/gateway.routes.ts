@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../../accounts/account-registry';
 import { AdminAuthenticator } from '../../admin/admin-authenticator';
@@ -43,9 +43,12 @@ const CLEAR_QUOTA_PATHS: ReadonlyMap<string, string> = new Map([
 @Injectable()
 export class GatewayRoutes implements OnModuleInit {
   private readonly logger = new Logger(GatewayRoutes.name);
+  /** The global prefix the routes are mounted under ('' for none). */
+  private prefix = '';
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
+    private readonly appConfig: ApplicationConfig,
     private readonly authenticator: AdminAuthenticator,
     private readonly accounts: AccountRegistry,
     private readonly forwarder: WechatForwarder,
@@ -61,16 +64,19 @@ export class GatewayRoutes implements OnModuleInit {
       );
       return;
     }
+    // under the application's global prefix, like the Nest routes (a host app may mount the service under one)
+    const mount = this.appConfig.getGlobalPrefix().replace(/^\/*/, '/').replace(/\/+$/, '');
+    this.prefix = mount;
     void fastify.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
       // every method, as the contract says ALL; WeChat's API only knows GET and POST, the rest is answered 405
-      scope.all('/gateway/:appId/*', (request, reply) => this.gateway(request, reply));
+      scope.all(`${mount}/gateway/:appId/*`, (request, reply) => this.gateway(request, reply));
       // every API family an SDK pointed at the hub calls with the basic token (its base URL now being the hub)
       for (const prefix of GATEWAY_PATH_PREFIXES) {
         scope.route({
           method: ['GET', 'POST'],
-          url: `${prefix}*`,
+          url: `${mount}${prefix}*`,
           handler: (request, reply) => this.passThrough(request, reply),
         });
       }
@@ -83,7 +89,7 @@ export class GatewayRoutes implements OnModuleInit {
       const actor: AuditActor = { id: `gateway:${keyId}`, ip: request.ip };
       const { appId } = request.params as { appId: string };
       if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
-      const [path, query] = splitUrl(request.raw.url ?? '');
+      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));
       const refusal = gatewayRefusal(wechatPath);
       if (refusal) return sendError(reply, 400, refusal);
@@ -101,7 +107,7 @@ export class GatewayRoutes implements OnModuleInit {
 
   private async passThrough(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const [path, query] = splitUrl(request.raw.url ?? '');
+      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       if (path === '/cgi-bin/token') return sendWechat(reply, 43001, 'require GET method');
       if (!isPlainPath(path)) return sendWechat(reply, -1, 'this path is not served by wxhub', 404);
       const target = parseTarget(path, query);

@@ -1,19 +1,18 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../app.module';
-import { startFastPathApp, type FastPathApp } from '../../test/support/fast-path-app';
+import { startInProcessApp, type InProcessApp } from '../../test/support/in-process-app';
 import { TokenService, type AccessToken } from '../token/token.service';
 import { FailedAuthLimiter } from './failed-auth-limiter';
-import { TokenReadHttpHandler } from './token-read.http-handler';
+import { TokenReadHook } from './token-read.hook';
 
 /*
- * createApp answers GET /api/v1/accounts/:appId/token from Node's HTTP server, ahead of Fastify and Nest; the
- * controller route still serves it wherever that handler is not in front (here: `inject()`, which bypasses the
- * server). Every request below is sent both ways and must get the same answer.
+ * GET /api/v1/accounts/:appId/token is a Nest controller route whose own onRequest hook (TokenReadHook) answers
+ * the common case from memory; everything else reaches the controller. Both ways must give the same answers.
  */
 
 const APP_ID = 'wxfastread00000001';
 const KEY = 'fast-read-key-0000000000000001';
-/** Used only by the tests of the synchronous way, so that it is new to the handler there. */
+/** Used only by the tests of the answer from memory, so that it is new to the hook there. */
 const SECOND_KEY = 'fast-read-key-0000000000000002';
 interface Answer {
   status: number;
@@ -23,30 +22,34 @@ interface Answer {
 }
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('TokenReadHttpHandler (createApp)', () => {
+describe('GET /api/v1/accounts/:appId/token (TokenReadHook + controller)', () => {
   let app: NestFastifyApplication;
   let base: string;
-  let served: boolean[];
-  let fastPath: FastPathApp;
+  let answered: boolean[];
+  let running: InProcessApp;
 
   beforeAll(async () => {
-    fastPath = await startFastPathApp(AppModule, TokenReadHttpHandler, {
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: 'fastreadsecret0000000001' }]),
-      WECHAT_SANDBOX: 'false',
-      // nothing listens there: no token can be had until a test provides one
-      WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
-      LOG_LEVEL: 'fatal',
-      ADMIN_API_KEYS: `${KEY},${SECOND_KEY}`,
-    });
-    ({ app, base, served } = fastPath);
+    running = await startInProcessApp(
+      AppModule,
+      {
+        WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: 'fastreadsecret0000000001' }]),
+        WECHAT_SANDBOX: 'false',
+        // nothing listens there: no token can be had until a test provides one
+        WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
+        LOG_LEVEL: 'fatal',
+        ADMIN_API_KEYS: `${KEY},${SECOND_KEY}`,
+      },
+      TokenReadHook,
+    );
+    ({ app, base, answered } = running);
   });
 
   afterAll(async () => {
-    await fastPath?.close();
+    await running?.close();
   });
 
   beforeEach(() => {
-    served.length = 0;
+    answered.length = 0;
   });
 
   async function overHttp(path: string, authorization?: string, requestId?: string): Promise<Answer> {
@@ -75,21 +78,22 @@ describe('TokenReadHttpHandler (createApp)', () => {
     };
   }
 
-  it('serves the token ahead of the framework, with the same answer as the controller', async () => {
+  it('serves the token through the controller when it is not in memory, the same answer as from memory', async () => {
     const tokens = app.get(TokenService, { strict: false });
     const expiresAt = new Date(Date.now() + 3_600_000);
-    const getToken = jest
-      .spyOn(tokens, 'getToken')
-      .mockResolvedValue({ value: 'TOKEN_VALUE', version: 7, expiresAt });
+    const token = { value: 'TOKEN_VALUE', version: 7, expiresAt };
+    const getToken = jest.spyOn(tokens, 'getToken').mockResolvedValue(token);
     const path = `/api/v1/accounts/${APP_ID}/token`;
 
-    // the HTTP request is taken by the handler; inject() reaches the controller route
-    const fast = await overHttp(path, `Bearer ${KEY}`);
-    expect(served).toEqual([true]);
-    const framework = await injected(path, `Bearer ${KEY}`);
-    expect(getToken).toHaveBeenCalledTimes(2);
+    const controller = await overHttp(path, `Bearer ${KEY}`);
+    expect(answered).toEqual([false]);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    const cached = jest.spyOn(tokens, 'cachedToken').mockReturnValue(token);
+    const fromMemory = await overHttp(path, `Bearer ${KEY}`);
+    expect(answered).toEqual([false, true]);
+    expect(getToken).toHaveBeenCalledTimes(1);
 
-    expect(fast).toEqual({
+    expect(controller).toEqual({
       status: 200,
       contentType: 'application/json; charset=utf-8',
       body: {
@@ -99,8 +103,12 @@ describe('TokenReadHttpHandler (createApp)', () => {
         version: 7,
       },
     });
-    expect(fast).toEqual(framework);
+    expect(fromMemory).toEqual({
+      ...controller,
+      body: { ...(controller.body as object), expires_in: expect.any(Number) },
+    });
     getToken.mockRestore();
+    cached.mockRestore();
   });
 
   it.each([
@@ -118,17 +126,16 @@ describe('TokenReadHttpHandler (createApp)', () => {
       appId: APP_ID,
       status: 503,
     },
-  ])('answers $name with $status, as the controller does', async ({ authorization, appId, status }) => {
+  ])('answers $name with $status through the controller', async ({ authorization, appId, status }) => {
     const path = `/api/v1/accounts/${appId}/token`;
-    const fast = await overHttp(path, authorization);
-    expect(served).toEqual([true]);
-    const framework = await injected(path, authorization);
-    expect(fast.status).toBe(status);
-    expect(fast.body).toMatchObject({ statusCode: status, message: expect.any(String) });
-    expect(fast).toEqual(framework);
+    const http = await overHttp(path, authorization);
+    expect(answered).toEqual([false]);
+    expect(http.status).toBe(status);
+    expect(http.body).toMatchObject({ statusCode: status, message: expect.any(String) });
+    expect(await injected(path, authorization)).toEqual(http);
   });
 
-  describe('the synchronous way (a key already verified, the token in memory)', () => {
+  describe('the answer from memory (a key already verified, the token in memory)', () => {
     const path = `/api/v1/accounts/${APP_ID}/token`;
     let tokens: TokenService;
     let current: AccessToken;
@@ -145,24 +152,24 @@ describe('TokenReadHttpHandler (createApp)', () => {
     });
 
     afterEach(() => {
-      // one by one: startFastPathApp's recorder is a spy too
+      // one by one: startInProcessApp's recorder is a spy too
       for (const spy of [tokens.cachedToken, tokens.getToken, limiter().isBlocked, limiter().blocked]) {
         if (jest.isMockFunction(spy)) spy.mockRestore();
       }
     });
 
-    it('answers a verified key from memory without getToken, as the full way and the controller answer', async () => {
-      const getToken = jest.spyOn(tokens, 'getToken');
+    it('answers a verified key from memory without getToken, as the controller answers', async () => {
+      // the controller's getToken answers the same in-memory token (its own read path does not go through the spy)
+      const getToken = jest.spyOn(tokens, 'getToken').mockImplementation(async () => current);
 
-      // a key the handler has not verified yet goes the full way (authenticate, then getToken)
+      // a key the hook has not seen verified yet goes to the controller (guard, then getToken)
       const first = await overHttp(path, `Bearer ${SECOND_KEY}`, 'first-read');
       expect(getToken).toHaveBeenCalledTimes(1);
       // from then on it is answered from memory
       const second = await overHttp(path, `Bearer ${SECOND_KEY}`, 'second-read');
       const third = await overHttp(path, `Bearer ${SECOND_KEY}`);
       expect(getToken).toHaveBeenCalledTimes(1);
-      expect(served.length).toBeGreaterThanOrEqual(3);
-      expect(served.every(Boolean)).toBe(true);
+      expect(answered).toEqual([false, true, true]);
 
       const expected = {
         status: 200,
@@ -201,29 +208,35 @@ describe('TokenReadHttpHandler (createApp)', () => {
 
       jest.spyOn(limiter(), 'isBlocked').mockReturnValue(true);
       jest.spyOn(limiter(), 'blocked').mockReturnValue(true);
+      answered.length = 0;
       const blocked = await overHttp(path, `Bearer ${SECOND_KEY}`);
+      expect(answered).toEqual([false]);
       expect(blocked.status).toBe(429);
       expect(blocked.body).toMatchObject({ statusCode: 429 });
     });
 
-    it('goes the full way when the token is not in memory', async () => {
+    it('goes on to the controller when the token is not in memory', async () => {
       await overHttp(path, `Bearer ${SECOND_KEY}`);
       jest.spyOn(tokens, 'cachedToken').mockReturnValue(undefined);
       const getToken = jest
         .spyOn(tokens, 'getToken')
         .mockResolvedValue({ value: 'FROM_THE_STORE', version: 13, expiresAt: current.expiresAt });
+      answered.length = 0;
 
       const answer = await overHttp(path, `Bearer ${SECOND_KEY}`);
+      expect(answered).toEqual([false]);
       expect(getToken).toHaveBeenCalledTimes(1);
       expect(answer.body).toMatchObject({ access_token: 'FROM_THE_STORE', version: 13 });
     });
   });
 
-  it('leaves other methods and paths to the framework', async () => {
+  it('is the hook of this route only', async () => {
     const post = await fetch(`${base}/api/v1/accounts/${APP_ID}/token`, { method: 'POST' });
     const other = await fetch(`${base}/api/v1/accounts/${APP_ID}/token/extra`);
-    expect(served).toEqual([false, false]);
+    const list = await fetch(`${base}/api/v1/accounts`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(answered).toEqual([]);
     expect(post.status).toBe(404);
     expect(other.status).toBe(404);
+    expect(list.status).toBe(200);
   });
 });
