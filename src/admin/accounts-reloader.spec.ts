@@ -83,6 +83,25 @@ describe('AccountsReloader', () => {
     expect(tokens.forget).not.toHaveBeenCalled();
   });
 
+  it('refuses JSON pushes on an Official Account on reload too, and applies a change of kind', async () => {
+    const { registry, reloader } = setup({
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify(accounts(A)),
+    });
+    process.env.WECHAT_ACCOUNTS = JSON.stringify([{ ...A, messageFormat: 'json' }]);
+
+    const error = await reloader.reload().catch((e: unknown) => e);
+
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.messageFormat json is only for kind miniProgram/),
+    ]);
+    expect(registry.get(A.appId)?.messageFormat).toBe('xml');
+
+    process.env.WECHAT_ACCOUNTS = JSON.stringify([{ ...A, kind: 'miniProgram', messageFormat: 'json' }]);
+    expect(await reloader.reload()).toMatchObject({ changed: [A.appId] });
+    expect(registry.get(A.appId)).toMatchObject({ kind: 'miniProgram', messageFormat: 'json' });
+  });
+
   it('refuses a reload that would leave no account when NODE_ENV=production', async () => {
     const { registry, reloader } = setup({
       NODE_ENV: 'production',

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { accountKind } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { auditFailure, REPORT_AUDIT } from '../audit/token-audit';
 import type { AuditActor } from '../audit/audit-entry';
@@ -35,6 +36,7 @@ export type TokenLearnedListener = (
 /** The state of one account, as shown to operators. Never a secret, never a token. */
 export interface AccountTokenState {
   appId: string;
+  kind: 'officialAccount' | 'miniProgram';
   endpoint: 'stable' | 'legacy';
   messageMode: 'plain' | 'compatible' | 'safe';
   status: 'live' | 'refreshing' | 'failing' | 'missing';
@@ -267,6 +269,7 @@ export class TokenService implements OnModuleDestroy {
         const c = (field: string): number => counters[field] ?? 0;
         return {
           appId: account.appId,
+          kind: accountKind(account),
           endpoint: account.tokenEndpoint,
           messageMode: account.messageMode,
           status: live
