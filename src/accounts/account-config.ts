@@ -47,7 +47,8 @@ export class AccountConfig {
   @ValidateBy({
     name: 'jsonOnlyForMiniPrograms',
     validator: {
-      validate: (value, args) => value !== 'json' || accountKind(args?.object as AccountConfig) === 'miniProgram',
+      validate: (value, args) =>
+        value !== 'json' || accountKind(args?.object as AccountConfig) === 'miniProgram',
       defaultMessage: () =>
         'messageFormat json is only for kind miniProgram (Official Accounts push XML); set kind: miniProgram or remove messageFormat',
     },

@@ -245,7 +245,10 @@ describe('kind and messageFormat', () => {
   it('refuses an unknown kind or format, naming the field and the allowed values', () => {
     const error = configError(() =>
       parseAccounts(
-        JSON.stringify([{ ...STABLE, kind: 'miniprogram' }, { ...LEGACY, messageFormat: 'JSON' }]),
+        JSON.stringify([
+          { ...STABLE, kind: 'miniprogram' },
+          { ...LEGACY, messageFormat: 'JSON' },
+        ]),
         'WECHAT_ACCOUNTS',
       ),
     );
@@ -259,6 +262,8 @@ describe('kind and messageFormat', () => {
   it('stops the boot for JSON pushes on an Official Account', () => {
     const error = loadError(accountsEnv([{ ...STABLE, messageFormat: 'json' }], { WECHAT_SANDBOX: 'false' }));
 
-    expect(error.problems).toEqual([expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.messageFormat json is only/)]);
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.messageFormat json is only/),
+    ]);
   });
 });
