@@ -6,7 +6,7 @@ import { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { ConfigError } from '../config/config-error';
 import { loadWxhubConfig, type WxhubConfig } from '../config/wxhub-config';
-import { SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
+import { SANDBOX_DEMO_ACCOUNT, SANDBOX_DEMO_MINI_PROGRAM } from '../sandbox/sandbox.constants';
 import type { AuditLog } from '../audit/audit-log.service';
 import type { SandboxRuntime } from '../sandbox/sandbox.module';
 import type { TokenScheduler } from '../token/token-scheduler';
@@ -119,8 +119,9 @@ describe('AccountsReloader', () => {
 
     const diff = await reloader.reload();
 
-    expect(diff).toEqual({ added: [A.appId], removed: [], changed: [], unchanged: 1 });
+    expect(diff).toEqual({ added: [A.appId], removed: [], changed: [], unchanged: 2 });
     expect(registry.get(SANDBOX_DEMO_ACCOUNT.appId)).toBeDefined();
+    expect(registry.get(SANDBOX_DEMO_MINI_PROGRAM.appId)).toMatchObject({ kind: 'miniProgram' });
     expect(scheduler.untrack).not.toHaveBeenCalled();
   });
 
