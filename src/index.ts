@@ -9,7 +9,15 @@ export { TokenService, type AccessToken, type AccountTokenState } from './token/
 export { TokenUnavailableError } from './token/errors/token-unavailable.error';
 export { AccountNotFoundError } from './token/errors/account-not-found.error';
 export { ForceRefreshRefusedError } from './token/errors/force-refresh-refused.error';
-export { AccountConfig, type MessageMode, type TokenEndpoint } from './accounts/account-config';
+export {
+  AccountConfig,
+  accountKind,
+  messageFormatOf,
+  type AccountKind,
+  type MessageFormat,
+  type MessageMode,
+  type TokenEndpoint,
+} from './accounts/account-config';
 export { AccountRegistry } from './accounts/account-registry';
 export { ConfigError } from './config/config-error';
 export type { TokenStore, CredentialRecord } from './store/token-store';
@@ -78,5 +86,6 @@ export type * from './api/areas/media';
 export type * from './api/areas/material';
 export type * from './api/areas/shorten';
 export type * from './api/areas/misc';
+export type * from './api/areas/mini-program';
 export { GatewayModule } from './api/gateway/gateway.module';
 export type { GatewayModuleOptions } from './api/gateway/gateway-options';

@@ -1,10 +1,10 @@
-import type { AccountConfig } from './account-config';
+import { accountKind, messageFormatOf, type AccountConfig } from './account-config';
 
 /** What a new list of accounts changes compared with the running one (appIds only, never a secret). */
 export interface AccountsDiff {
   added: string[];
   removed: string[];
-  /** Same appId, some setting differs (secret, callback token, AES key, message mode or token endpoint). */
+  /** Same appId, some setting differs (secret, callback token, AES key, message mode, token endpoint, kind or message format). */
   changed: string[];
   unchanged: number;
 }
@@ -22,7 +22,12 @@ export function diffAccounts(
   for (const [appId, account] of after) {
     const old = before.get(appId);
     if (!old) diff.added.push(appId);
-    else if (SETTINGS.some((field) => old[field] !== account[field])) diff.changed.push(appId);
+    else if (
+      SETTINGS.some((field) => old[field] !== account[field]) ||
+      accountKind(old) !== accountKind(account) ||
+      messageFormatOf(old) !== messageFormatOf(account)
+    )
+      diff.changed.push(appId);
     else diff.unchanged++;
   }
   for (const appId of before.keys()) if (!after.has(appId)) diff.removed.push(appId);

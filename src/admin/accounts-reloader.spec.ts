@@ -6,7 +6,7 @@ import { AccountConfig } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { ConfigError } from '../config/config-error';
 import { loadWxhubConfig, type WxhubConfig } from '../config/wxhub-config';
-import { SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
+import { SANDBOX_DEMO_ACCOUNT, SANDBOX_DEMO_MINI_PROGRAM } from '../sandbox/sandbox.constants';
 import type { AuditLog } from '../audit/audit-log.service';
 import type { SandboxRuntime } from '../sandbox/sandbox.module';
 import type { TokenScheduler } from '../token/token-scheduler';
@@ -83,6 +83,25 @@ describe('AccountsReloader', () => {
     expect(tokens.forget).not.toHaveBeenCalled();
   });
 
+  it('refuses JSON pushes on an Official Account on reload too, and applies a change of kind', async () => {
+    const { registry, reloader } = setup({
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify(accounts(A)),
+    });
+    process.env.WECHAT_ACCOUNTS = JSON.stringify([{ ...A, messageFormat: 'json' }]);
+
+    const error = await reloader.reload().catch((e: unknown) => e);
+
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.messageFormat json is only for kind miniProgram/),
+    ]);
+    expect(registry.get(A.appId)?.messageFormat).toBe('xml');
+
+    process.env.WECHAT_ACCOUNTS = JSON.stringify([{ ...A, kind: 'miniProgram', messageFormat: 'json' }]);
+    expect(await reloader.reload()).toMatchObject({ changed: [A.appId] });
+    expect(registry.get(A.appId)).toMatchObject({ kind: 'miniProgram', messageFormat: 'json' });
+  });
+
   it('refuses a reload that would leave no account when NODE_ENV=production', async () => {
     const { registry, reloader } = setup({
       NODE_ENV: 'production',
@@ -100,8 +119,9 @@ describe('AccountsReloader', () => {
 
     const diff = await reloader.reload();
 
-    expect(diff).toEqual({ added: [A.appId], removed: [], changed: [], unchanged: 1 });
+    expect(diff).toEqual({ added: [A.appId], removed: [], changed: [], unchanged: 2 });
     expect(registry.get(SANDBOX_DEMO_ACCOUNT.appId)).toBeDefined();
+    expect(registry.get(SANDBOX_DEMO_MINI_PROGRAM.appId)).toMatchObject({ kind: 'miniProgram' });
     expect(scheduler.untrack).not.toHaveBeenCalled();
   });
 

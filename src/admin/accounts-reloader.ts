@@ -1,6 +1,6 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { AccountConfig } from '../accounts/account-config';
+import { accountKind, type AccountConfig } from '../accounts/account-config';
 import { diffAccounts, type AccountsDiff } from '../accounts/account-diff';
 import { AccountRegistry } from '../accounts/account-registry';
 import { INTERNAL_ACTOR, type AuditActor } from '../audit/audit-entry';
@@ -8,8 +8,8 @@ import { AuditLog } from '../audit/audit-log.service';
 import { ConfigError } from '../config/config-error';
 import { InjectWxhubConfig } from '../config/wxhub-config.module';
 import { loadAccounts } from '../config/accounts-file';
+import { withSandboxDemoAccounts } from '../config/sandbox-defaults';
 import type { WxhubConfig } from '../config/wxhub-config';
-import { SANDBOX_DEMO_ACCOUNT } from '../sandbox/sandbox.constants';
 import { SandboxRuntime } from '../sandbox/sandbox.module';
 import { TokenScheduler } from '../token/token-scheduler';
 import { TokenService } from '../token/token.service';
@@ -143,12 +143,12 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     }
     for (const appId of diff.added) {
       const account = this.registry.getOrThrow(appId);
-      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret });
+      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret, kind: accountKind(account) });
       this.scheduler.track(appId);
     }
     for (const appId of diff.changed) {
       const account = this.registry.getOrThrow(appId);
-      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret });
+      this.sandbox.simulator?.addApp({ appId, appSecret: account.appSecret, kind: accountKind(account) });
       this.tokens.accountChanged(appId);
     }
     if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
@@ -165,9 +165,7 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
   private readAccounts(): AccountConfig[] {
     let accounts = loadAccounts(process.env);
     const problems: string[] = [];
-    if (this.config.sandbox.enabled && !accounts.some((a) => a.appId === SANDBOX_DEMO_ACCOUNT.appId)) {
-      accounts = [...accounts, Object.assign(new AccountConfig(), SANDBOX_DEMO_ACCOUNT)];
-    }
+    if (this.config.sandbox.enabled) accounts = withSandboxDemoAccounts(accounts);
     if (accounts.length === 0 && this.config.nodeEnv === 'production') {
       problems.push('the reload would leave no account (refused when NODE_ENV=production)');
     }

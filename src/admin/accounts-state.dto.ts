@@ -62,6 +62,12 @@ export class AccountStateDto implements AccountTokenState {
   @ApiProperty({ description: 'The AppID.', example: 'wxAPPID' })
   appId!: string;
 
+  @ApiProperty({
+    description: 'An Official Account (公众号) or a Mini Program (小程序).',
+    enum: ['officialAccount', 'miniProgram'],
+  })
+  kind!: 'officialAccount' | 'miniProgram';
+
   @ApiProperty({ description: 'Which WeChat token endpoint the account uses.', enum: ['stable', 'legacy'] })
   endpoint!: 'stable' | 'legacy';
 

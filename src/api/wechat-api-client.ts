@@ -11,6 +11,7 @@ import { MaterialApi } from './areas/material';
 import { MediaApi } from './areas/media';
 import { MenuApi } from './areas/menu';
 import { MessageApi } from './areas/message';
+import { MiniProgramApi } from './areas/mini-program';
 import { MiscApi } from './areas/misc';
 import { QrCodeApi } from './areas/qrcode';
 import { ShortenApi } from './areas/shorten';
@@ -91,6 +92,8 @@ export class WechatApiClient implements WechatCaller, OnModuleDestroy {
   readonly shorten: ShortenApi;
   /** IP lists, network check, quotas, rid lookup. */
   readonly misc: MiscApi;
+  /** Mini Program APIs: login (code2Session), phone numbers, subscribe messages, wxacodes, links, content checks. */
+  readonly miniProgram: MiniProgramApi;
 
   private readonly logger = new Logger(WechatApiClient.name);
   private readonly transport: WechatTransport;
@@ -117,6 +120,7 @@ export class WechatApiClient implements WechatCaller, OnModuleDestroy {
     this.material = new MaterialApi(this);
     this.shorten = new ShortenApi(this);
     this.misc = new MiscApi(this, accounts, audit);
+    this.miniProgram = new MiniProgramApi(this, (appId) => accounts.getOrThrow(appId).appSecret);
   }
 
   async onModuleDestroy(): Promise<void> {

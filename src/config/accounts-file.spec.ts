@@ -68,8 +68,15 @@ describe('WECHAT_ACCOUNTS_FILE', () => {
     expect(config.accountsFile).toBe(path);
     expect(config.sandbox.enabled).toBe(false);
     expect(config.accounts.map((a) => ({ ...a }))).toEqual([
-      { ...STABLE, messageMode: 'compatible', encodingAESKey: AES_KEY, tokenEndpoint: 'stable' },
-      { ...LEGACY, messageMode: 'plain' },
+      {
+        ...STABLE,
+        messageMode: 'compatible',
+        encodingAESKey: AES_KEY,
+        tokenEndpoint: 'stable',
+        kind: 'officialAccount',
+        messageFormat: 'xml',
+      },
+      { ...LEGACY, messageMode: 'plain', kind: 'officialAccount', messageFormat: 'xml' },
     ]);
   });
 
@@ -199,6 +206,64 @@ describe('the object form', () => {
 
     expect(error.problems).toEqual([
       'WECHAT_ACCOUNTS_FILE must be an array of accounts or an object such as { accounts: [...] }',
+    ]);
+  });
+});
+
+describe('kind and messageFormat', () => {
+  it('default to an Official Account pushing XML', () => {
+    const [account] = parseAccounts(JSON.stringify([STABLE]), 'WECHAT_ACCOUNTS');
+
+    expect(account).toMatchObject({ kind: 'officialAccount', messageFormat: 'xml' });
+  });
+
+  it('accept a Mini Program pushing JSON, from JSON and from YAML', () => {
+    const [json] = parseAccounts(
+      JSON.stringify([{ ...STABLE, kind: 'miniProgram', messageFormat: 'json' }]),
+      'WECHAT_ACCOUNTS',
+    );
+    const [yaml] = parseAccounts(
+      `- appId: ${LEGACY.appId}\n  appSecret: ${LEGACY.appSecret}\n  kind: miniProgram\n`,
+      'WECHAT_ACCOUNTS_FILE',
+    );
+
+    expect(json).toMatchObject({ kind: 'miniProgram', messageFormat: 'json' });
+    expect(yaml).toMatchObject({ kind: 'miniProgram', messageFormat: 'xml' });
+  });
+
+  it('refuses JSON pushes on an Official Account, naming the field', () => {
+    const error = configError(() =>
+      parseAccounts(JSON.stringify([STABLE, { ...LEGACY, messageFormat: 'json' }]), 'WECHAT_ACCOUNTS'),
+    );
+
+    expect(error.problems).toEqual([
+      'WECHAT_ACCOUNTS[1].messageFormat json is only for kind miniProgram (Official Accounts push XML); ' +
+        'set kind: miniProgram or remove messageFormat',
+    ]);
+  });
+
+  it('refuses an unknown kind or format, naming the field and the allowed values', () => {
+    const error = configError(() =>
+      parseAccounts(
+        JSON.stringify([
+          { ...STABLE, kind: 'miniprogram' },
+          { ...LEGACY, messageFormat: 'JSON' },
+        ]),
+        'WECHAT_ACCOUNTS',
+      ),
+    );
+
+    expect(error.problems).toEqual([
+      'WECHAT_ACCOUNTS[0].kind must be one of officialAccount, miniProgram',
+      'WECHAT_ACCOUNTS[1].messageFormat must be one of xml, json',
+    ]);
+  });
+
+  it('stops the boot for JSON pushes on an Official Account', () => {
+    const error = loadError(accountsEnv([{ ...STABLE, messageFormat: 'json' }], { WECHAT_SANDBOX: 'false' }));
+
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^WECHAT_ACCOUNTS\[0\]\.messageFormat json is only/),
     ]);
   });
 });

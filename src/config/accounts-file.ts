@@ -25,6 +25,8 @@ const ACCOUNT_FIELDS = new Set([
   'encodingAESKey',
   'messageMode',
   'tokenEndpoint',
+  'kind',
+  'messageFormat',
 ]);
 
 /** Parses and validates JSON (WECHAT_ACCOUNTS) or YAML/JSON text (WECHAT_ACCOUNTS_FILE), either form. */

@@ -1,6 +1,6 @@
 import { parseAccounts } from './accounts-file';
 import { ConfigError } from './config-error';
-import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from './sandbox-defaults';
+import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT, SANDBOX_DEMO_MINI_PROGRAM } from './sandbox-defaults';
 import { loadWxhubConfig } from './wxhub-config';
 
 const STABLE = { appId: 'wx1234567890abcdef', appSecret: 'abcdef0123456789abcdef0123456789' };
@@ -39,12 +39,13 @@ function expectNoPieceOf(secret: string, text: string): void {
 
 describe('loadWxhubConfig', () => {
   describe('with an empty environment', () => {
-    it('enables the sandbox with its demo account and admin key', () => {
+    it('enables the sandbox with its demo account, demo Mini Program and admin key', () => {
       const config = loadWxhubConfig({});
 
       expect(config.sandbox.enabled).toBe(true);
-      expect(config.accounts).toHaveLength(1);
+      expect(config.accounts).toHaveLength(2);
       expect(config.accounts[0]).toMatchObject(SANDBOX_DEMO_ACCOUNT);
+      expect(config.accounts[1]).toMatchObject(SANDBOX_DEMO_MINI_PROGRAM);
       expect(config.admin.apiKeys).toEqual([SANDBOX_ADMIN_KEY]);
     });
 
@@ -86,7 +87,11 @@ describe('loadWxhubConfig', () => {
       const config = loadWxhubConfig(accountsEnv([STABLE], { WECHAT_SANDBOX: 'true' }));
 
       expect(config.sandbox.enabled).toBe(true);
-      expect(config.accounts.map((a) => a.appId)).toEqual([STABLE.appId, SANDBOX_DEMO_ACCOUNT.appId]);
+      expect(config.accounts.map((a) => a.appId)).toEqual([
+        STABLE.appId,
+        SANDBOX_DEMO_ACCOUNT.appId,
+        SANDBOX_DEMO_MINI_PROGRAM.appId,
+      ]);
     });
 
     it('refuses production without any account, naming WECHAT_ACCOUNTS', () => {

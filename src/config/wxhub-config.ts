@@ -1,11 +1,11 @@
-import { AccountConfig } from '../accounts/account-config';
+import type { AccountConfig } from '../accounts/account-config';
 import { parseCidrList } from '../common/ip';
 import { loadAccounts } from './accounts-file';
 import { ConfigError } from './config-error';
 import { CONFIG_DEFAULTS } from './defaults';
 import { readEnvironment, type LogLevel } from './environment-variables';
 import { parseRedisConnection, type RedisConnection } from './redis-topology';
-import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from './sandbox-defaults';
+import { SANDBOX_ADMIN_KEY, withSandboxDemoAccounts } from './sandbox-defaults';
 
 /*
  * The configuration, by concern:
@@ -105,9 +105,7 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
       'no account configured: set WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE (required when NODE_ENV=production)',
     );
   }
-  if (sandboxEnabled && !accounts.some((a) => a.appId === SANDBOX_DEMO_ACCOUNT.appId)) {
-    accounts = [...accounts, Object.assign(new AccountConfig(), SANDBOX_DEMO_ACCOUNT)];
-  }
+  if (sandboxEnabled) accounts = withSandboxDemoAccounts(accounts);
 
   const redis = parseRedisConnection(env, problems);
 

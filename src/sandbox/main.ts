@@ -1,4 +1,4 @@
-import { SANDBOX_DEMO_ACCOUNT } from './sandbox.constants';
+import { SANDBOX_DEMO_ACCOUNT, SANDBOX_DEMO_MINI_PROGRAM } from './sandbox.constants';
 import {
   SimulatorInputError,
   WechatSimulator,
@@ -62,9 +62,17 @@ function readNumber(env: NodeJS.ProcessEnv, variable: string): number | undefine
 function readApps(env: NodeJS.ProcessEnv): SimulatorApp[] {
   const raw = env.SANDBOX_APPS?.trim();
   if (raw === undefined || raw === '') {
-    return [{ appId: SANDBOX_DEMO_ACCOUNT.appId, appSecret: SANDBOX_DEMO_ACCOUNT.appSecret }];
+    return [
+      { appId: SANDBOX_DEMO_ACCOUNT.appId, appSecret: SANDBOX_DEMO_ACCOUNT.appSecret },
+      {
+        appId: SANDBOX_DEMO_MINI_PROGRAM.appId,
+        appSecret: SANDBOX_DEMO_MINI_PROGRAM.appSecret,
+        kind: SANDBOX_DEMO_MINI_PROGRAM.kind,
+      },
+    ];
   }
-  const shape = 'must be a JSON array of {"appId","appSecret"} with non-empty strings';
+  const shape =
+    'must be a JSON array of {"appId","appSecret","kind"?} with non-empty strings (kind: officialAccount or miniProgram)';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -79,11 +87,12 @@ function readApps(env: NodeJS.ProcessEnv): SimulatorApp[] {
       typeof app.appId !== 'string' ||
       app.appId === '' ||
       typeof app.appSecret !== 'string' ||
-      app.appSecret === ''
+      app.appSecret === '' ||
+      (app.kind !== undefined && app.kind !== 'officialAccount' && app.kind !== 'miniProgram')
     ) {
       throw new SandboxEnvError('SANDBOX_APPS', shape);
     }
-    return { appId: app.appId, appSecret: app.appSecret };
+    return { appId: app.appId, appSecret: app.appSecret, ...(app.kind ? { kind: app.kind } : {}) };
   });
 }
 

@@ -1,6 +1,7 @@
 import { Logger, Module, OnModuleDestroy } from '@nestjs/common';
 import { WXHUB_CONFIG } from '../config/wxhub-config.module';
 import type { WxhubConfig } from '../config/wxhub-config';
+import { accountKind } from '../accounts/account-config';
 import { WechatSimulator } from './wechat-simulator';
 
 /** The built-in WeChat simulator of sandbox mode, listening on loopback; `baseUrl` is null outside sandbox mode. */
@@ -18,7 +19,11 @@ export class SandboxRuntime implements OnModuleDestroy {
 async function startSandbox(config: WxhubConfig): Promise<SandboxRuntime> {
   if (!config.sandbox.enabled) return new SandboxRuntime(null, null);
   const simulator = new WechatSimulator({
-    apps: config.accounts.map(({ appId, appSecret }) => ({ appId, appSecret })),
+    apps: config.accounts.map((account) => ({
+      appId: account.appId,
+      appSecret: account.appSecret,
+      kind: accountKind(account),
+    })),
     tokenLifetimeSeconds: config.sandbox.tokenLifetimeSeconds,
     // WeChat's 5 minutes of 2 hours, scaled when a shorter demo lifetime is configured
     overlapSeconds: Math.min(300, Math.floor(config.sandbox.tokenLifetimeSeconds / 24)),

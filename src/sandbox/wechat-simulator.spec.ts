@@ -535,10 +535,13 @@ describe('secrets', () => {
 });
 
 describe('readSandboxSettings (standalone entry)', () => {
-  it('defaults to port 4000 on 127.0.0.1 with the demo account', () => {
+  it('defaults to port 4000 on 127.0.0.1 with the demo account and the demo Mini Program', () => {
     const settings = readSandboxSettings({});
     expect(settings).toMatchObject({ port: 4000, host: '127.0.0.1' });
-    expect(settings.options.apps).toHaveLength(1);
+    expect(settings.options.apps?.map((app) => app.kind ?? 'officialAccount')).toEqual([
+      'officialAccount',
+      'miniProgram',
+    ]);
   });
 
   it('reads apps and timing', () => {

@@ -92,6 +92,9 @@ const CUSTOM_MESSAGE_TYPES = new Set([
   'miniprogrampage',
 ]);
 
+/** What a Mini Program may send through `message/custom/send`. */
+const MINI_PROGRAM_CUSTOM_TYPES = new Set(['text', 'image', 'link', 'miniprogrampage']);
+
 const CALLBACK_IPS = ['101.226.103.0/25', '101.226.233.128/25', '58.247.206.128/25', '182.254.86.128/25'];
 const API_DOMAIN_IPS = ['101.89.47.18', '101.91.34.103', '180.101.50.208', '183.3.234.85'];
 
@@ -124,6 +127,7 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
   readonly now: () => number;
   private timing: Required<SimulatorTiming>;
   private readonly apps = new Map<string, string>();
+  private readonly kinds = new Map<string, 'officialAccount' | 'miniProgram'>();
   private readonly tokens: TokenBook;
   private faults: ActiveFault[] = [];
   private recordedCustomMessages: RecordedCustomMessage[] = [];
@@ -172,13 +176,18 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     await this.server.close();
   }
 
-  /** Registers an app, or replaces the secret of a known one. */
+  /** Registers an app, or replaces the secret (and the kind, when given) of a known one. */
   addApp(app: SimulatorApp): void {
     if (!isNonEmptyString(app?.appId)) throw new SimulatorInputError('appId', 'must be a non-empty string');
     if (!isNonEmptyString(app.appSecret)) {
       throw new SimulatorInputError('appSecret', 'must be a non-empty string');
     }
+    if (app.kind !== undefined && app.kind !== 'officialAccount' && app.kind !== 'miniProgram') {
+      throw new SimulatorInputError('kind', "must be 'officialAccount' or 'miniProgram'");
+    }
     this.apps.set(app.appId, app.appSecret);
+    if (app.kind !== undefined || !this.kinds.has(app.appId))
+      this.kinds.set(app.appId, app.kind ?? 'officialAccount');
     this.counters.byApp[app.appId] ??= emptyAppStats();
   }
 
@@ -272,6 +281,25 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
     return this.apps.has(appId);
   }
 
+  /** What `appId` is (`officialAccount` for an unknown app). */
+  appKind(appId: string): 'officialAccount' | 'miniProgram' {
+    return this.kinds.get(appId) ?? 'officialAccount';
+  }
+
+  /** The error answer of a `busy` or `errcode` fault for `path` and `appId`, spending it (routes outside the core). */
+  injectedError(path: string, appId: string | undefined): WechatError | undefined {
+    const index = this.faults.findIndex(
+      ({ fault }) =>
+        fault.paths?.includes(path) === true &&
+        (fault.kind === 'busy' || fault.kind === 'errcode') &&
+        (fault.appId === undefined || fault.appId === appId),
+    );
+    if (index < 0) return undefined;
+    const fault = this.takeFault(path, appId);
+    if (fault?.kind === 'busy') return this.error(ERR.busy);
+    return this.error([fault?.errcode ?? ERR.busy[0], fault?.errmsg ?? ERR.busy[1]]);
+  }
+
   /** Whether `secret` is the AppSecret of `appId` (for routes that authenticate by secret, e.g. OAuth). */
   verifyAppSecret(appId: string, secret: string): boolean {
     return this.apps.get(appId) === secret;
@@ -351,14 +379,16 @@ export class WechatSimulator implements SimulatorHandle, SimulatorControl {
         const body = parseJsonObject(request.body);
         if (!body) return this.error(ERR.dataFormat);
         const msgtype = body.msgtype;
+        const miniProgram = this.appKind(appId as string) === 'miniProgram';
         if (
           typeof body.touser !== 'string' ||
           !body.touser ||
           typeof msgtype !== 'string' ||
-          !CUSTOM_MESSAGE_TYPES.has(msgtype)
+          !(CUSTOM_MESSAGE_TYPES.has(msgtype) || (miniProgram && msgtype === 'link'))
         ) {
           return this.error(ERR.dataFormat);
         }
+        if (miniProgram && !MINI_PROGRAM_CUSTOM_TYPES.has(msgtype)) return this.error(ERR.invalidMessageType);
         if (!body[msgtype] || typeof body[msgtype] !== 'object') return this.error(ERR.dataFormat);
         this.recordedCustomMessages.push({ appId: appId as string, receivedAt: this.now(), body });
         return { errcode: 0, errmsg: 'ok' };

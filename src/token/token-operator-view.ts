@@ -1,3 +1,4 @@
+import { accountKind } from '../accounts/account-config';
 import { Injectable } from '@nestjs/common';
 import { AccountRegistry } from '../accounts/account-registry';
 import { chinaDay } from '../common/time';
@@ -12,6 +13,7 @@ import { TokenScheduler } from './token-scheduler';
 /** The state of one account, as shown to operators. Never a secret, never a token. */
 export interface AccountTokenState {
   appId: string;
+  kind: 'officialAccount' | 'miniProgram';
   endpoint: 'stable' | 'legacy';
   messageMode: 'plain' | 'compatible' | 'safe';
   status: 'live' | 'refreshing' | 'failing' | 'missing';
@@ -89,6 +91,7 @@ export class TokenOperatorView {
         const c = (field: string): number => counters[field] ?? 0;
         return {
           appId: account.appId,
+          kind: accountKind(account),
           endpoint: account.tokenEndpoint,
           messageMode: account.messageMode,
           status: live

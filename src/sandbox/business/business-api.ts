@@ -14,6 +14,7 @@ import { SHORTEN_ROUTES } from './shorten';
 import { TAG_ROUTES } from './tags';
 import { registerTicketControlRoutes, TICKET_ROUTES } from './tickets';
 import { USER_ROUTES } from './user';
+import { registerMiniProgramLoginRoutes, WXA_ROUTES } from './wxa';
 
 /*
  * WeChat's business APIs as the simulator serves them, one file per area (as src/api/areas): in-memory state per
@@ -36,16 +37,20 @@ export const WECHAT_BUSINESS_API: BusinessRoute[] = [
   ...MISC_ROUTES,
   ...TICKET_ROUTES,
   ...DATACUBE_ROUTES,
+  ...WXA_ROUTES,
 ];
 
 /**
- * The WeChat endpoints that take no basic access_token — OAuth (oauth.ts) and `/cgi-bin/clear_quota/v2` — plus the
+ * The WeChat endpoints that take no basic access_token — OAuth (oauth.ts), the Mini Program login (wxa.ts) and
+ * `/cgi-bin/clear_quota/v2` — plus the
  * control routes of the business state: `GET /sandbox/tickets/stats`, `GET /sandbox/tickets/check?appid=&ticket=`,
- * `GET /sandbox/tickets/issued`, `POST /sandbox/oauth/code`, `POST /sandbox/users`, `POST /sandbox/business/reset`.
+ * `GET /sandbox/tickets/issued`, `POST /sandbox/oauth/code`, `POST /sandbox/wxa/login-code`, `POST /sandbox/wxa/phone-code`,
+ * `POST /sandbox/users`, `POST /sandbox/business/reset`.
  * The simulator's default `routes` option.
  */
 export function registerSandboxPlatformRoutes(scope: FastifyInstance, sim: SimulatorHandle): void {
   registerOAuthRoutes(scope, sim);
+  registerMiniProgramLoginRoutes(scope, sim);
   registerClearQuotaV2(scope, sim);
   registerTicketControlRoutes(scope, sim);
   scope.get('/sandbox/tickets/issued', async () => sandboxIssuedSecrets(sim));

@@ -41,6 +41,13 @@ export interface SimulatorHandle {
   /** A WeChat-shaped error with a fresh `rid`. */
   wechatError(errcode: number, errmsg: string): { errcode: number; errmsg: string };
   hasApp(appId: string): boolean;
+  /** What the app is: an Official Account or a Mini Program. */
+  appKind(appId: string): 'officialAccount' | 'miniProgram';
+  /**
+   * For routes outside the core's business scope (e.g. `/sns/jscode2session`): the error answer of an injected
+   * `busy` or `errcode` fault matching `path` and `appId`, if one applies now (it is then spent like any fault).
+   */
+  injectedError(path: string, appId: string | undefined): { errcode: number; errmsg: string } | undefined;
   verifyAppSecret(appId: string, secret: string): boolean;
   /** The issued-token lifetime now in force, in seconds (tickets and web tokens live as long). */
   tokenLifetimeSeconds(): number;

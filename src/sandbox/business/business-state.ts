@@ -76,10 +76,29 @@ export interface OAuthGrant {
   expiresAt: number;
 }
 
+/** A Mini Program login code (`wx.login()`), or a phone-number code (`getPhoneNumber`), minted by a helper. */
+export interface MiniProgramCode {
+  appId: string;
+  openid: string;
+  unionid?: string;
+  /** Login codes: WeChat deems the user risky (40226). */
+  risky?: boolean;
+  /** Phone codes: the number. */
+  phoneNumber?: string;
+  expiresAt: number;
+  used: boolean;
+}
+
 export interface BusinessState {
   apps: Map<string, AppBusinessState>;
   rids: Map<string, RidRecord>;
   codes: Map<string, OAuthGrant & { used: boolean }>;
+  loginCodes: Map<string, MiniProgramCode>;
+  phoneCodes: Map<string, MiniProgramCode>;
+  /** session_key by `appId openid`: each login hands out a fresh one. */
+  sessionKeys: Map<string, string>;
+  /** Login times by `appId openid`, for the 100-a-minute limit. */
+  logins: Map<string, number[]>;
   webTokens: Map<string, OAuthGrant>;
   refreshTokens: Map<string, OAuthGrant>;
   seq: number;
@@ -94,6 +113,10 @@ export function stateOf(sim: SimulatorHandle): BusinessState {
       apps: new Map(),
       rids: new Map(),
       codes: new Map(),
+      loginCodes: new Map(),
+      phoneCodes: new Map(),
+      sessionKeys: new Map(),
+      logins: new Map(),
       webTokens: new Map(),
       refreshTokens: new Map(),
       seq: 0,
@@ -157,16 +180,21 @@ export function resetSandboxBusinessState(sim: SimulatorHandle): void {
   STATES.delete(sim);
 }
 
-/** Every JS-SDK / card ticket, OAuth code and web token this simulator remembers having issued (tests grep logs for them). */
+/**
+ * Every JS-SDK / card ticket, code (OAuth, Mini Program login and phone), web token and session_key this simulator
+ * remembers having issued (tests grep logs for them).
+ */
 export function sandboxIssuedSecrets(sim: SimulatorHandle): {
   tickets: string[];
   codes: string[];
   webTokens: string[];
+  sessionKeys: string[];
 } {
   const state = stateOf(sim);
   return {
     tickets: [...state.apps.values()].flatMap((app) => [...app.tickets.keys()]),
-    codes: [...state.codes.keys()],
+    codes: [...state.codes.keys(), ...state.loginCodes.keys(), ...state.phoneCodes.keys()],
+    sessionKeys: [...state.sessionKeys.values()],
     webTokens: [...state.webTokens.keys(), ...state.refreshTokens.keys()],
   };
 }

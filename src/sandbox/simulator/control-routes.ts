@@ -61,8 +61,8 @@ export function registerControlRoutes(scope: FastifyInstance, sim: SimulatorCont
     return { ok: true };
   });
   scope.post('/sandbox/apps', async (request) => {
-    const { appId, appSecret } = objectBody(request.body);
-    sim.addApp({ appId, appSecret } as SimulatorApp);
+    const { appId, appSecret, kind } = objectBody(request.body);
+    sim.addApp({ appId, appSecret, kind } as SimulatorApp);
     return { ok: true, appId };
   });
   scope.get('/sandbox/config', async () => sim.configure({}));

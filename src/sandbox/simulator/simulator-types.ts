@@ -1,9 +1,14 @@
 /* The simulator's public types; wechat-simulator.ts re-exports them with the class. */
 
-/** An Official Account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
+/** An account the simulator knows: the credentials `/cgi-bin/token` and `/cgi-bin/stable_token` accept. */
 export interface SimulatorApp {
   appId: string;
   appSecret: string;
+  /**
+   * Default `officialAccount`. A `miniProgram` also serves `/sns/jscode2session` and the `/wxa/*` APIs, and its
+   * customer-service messages are limited to text, image, link and miniprogrampage.
+   */
+  kind?: 'officialAccount' | 'miniProgram';
 }
 
 /** Timing and limits; every field can be changed at runtime with {@link WechatSimulator.configure}. */

@@ -8,6 +8,7 @@ export const ERR = {
   invalidGrantType: [40002, 'invalid grant_type'],
   invalidAppId: [40013, 'invalid appid'],
   invalidSecret: [40125, 'invalid appsecret'],
+  invalidMessageType: [40008, 'invalid message type'],
   tokenMissing: [41001, 'access_token missing'],
   appIdMissing: [41002, 'appid missing'],
   secretMissing: [41004, 'appsecret missing'],
