@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../src/sandbox/sandbox.constants';
+import {
+  SANDBOX_ADMIN_KEY,
+  SANDBOX_DEMO_ACCOUNT,
+  SANDBOX_DEMO_MINI_PROGRAM,
+} from '../src/sandbox/sandbox.constants';
 import { getJson, postJson } from './support/http';
 import { type ChildExit, repoRoot, spawnNode, startHub } from './support/processes';
 
@@ -20,6 +24,7 @@ interface TokenBody {
 }
 
 const { appId, appSecret } = SANDBOX_DEMO_ACCOUNT;
+const miniProgram = SANDBOX_DEMO_MINI_PROGRAM.appId;
 
 describe('a hub started with an empty environment', () => {
   let url: string;
@@ -29,12 +34,13 @@ describe('a hub started with an empty environment', () => {
     ({ url } = await startHub({}, { name: 'hub-fresh' }));
   });
 
-  it('is healthy with the sandbox demo account live', async () => {
-    // the demo token is fetched from the built-in simulator at boot; until then the account is refreshing
+  it('is healthy with the sandbox demo account and demo Mini Program live', async () => {
+    // the demo tokens are fetched from the built-in simulator at boot; until then the accounts are refreshing
     let health = await getJson<HealthBody>(`${url}/health`);
     for (
       const deadline = Date.now() + 10_000;
-      health.body.accounts?.[appId] !== 'live' && Date.now() < deadline;
+      (health.body.accounts?.[appId] !== 'live' || health.body.accounts?.[miniProgram] !== 'live') &&
+      Date.now() < deadline;
     ) {
       await delay(100);
       health = await getJson<HealthBody>(`${url}/health`);
@@ -42,7 +48,7 @@ describe('a hub started with an empty environment', () => {
 
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('ok');
-    expect(health.body.accounts).toEqual({ [appId]: 'live' });
+    expect(health.body.accounts).toEqual({ [appId]: 'live', [miniProgram]: 'live' });
   });
 
   it('lets the demo admin key read a token that its own /cgi-bin endpoints also answer', async () => {
