@@ -45,10 +45,11 @@ afterAll(async () => {
   if (simulator) await terminate(simulator);
 });
 
-async function loginCode(openid?: string): Promise<string> {
+async function loginCode(openid?: string, risky = false): Promise<string> {
   const minted = await postJson<{ code: string }>(`${simulator.url}/sandbox/wxa/login-code`, {
     appid: MP.appId,
     openid,
+    risky,
   });
   expect(minted.status).toBe(200);
   return minted.body.code;
@@ -102,6 +103,20 @@ describe('code2session through the hub', () => {
     expect(busy.body).toMatchObject({ statusCode: 503, errcode: -1 });
     expect(busy.headers['retry-after']).toBeDefined();
     expect((await code2session({ js_code: code })).status).toBe(200);
+  });
+
+  it('answers 403 for a user WeChat deems risky (40226) and 429 past 100 logins of one user a minute (45011)', async () => {
+    const risky = await code2session({ js_code: await loginCode('o_e2e_risky', true) });
+    expect(risky.status).toBe(403);
+    expect(risky.body).toMatchObject({ statusCode: 403, errcode: 40226 });
+
+    for (let i = 0; i < 100; i++) {
+      expect((await code2session({ js_code: await loginCode('o_e2e_busy_user') })).status).toBe(200);
+    }
+    const limited = await code2session({ js_code: await loginCode('o_e2e_busy_user') });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ statusCode: 429, errcode: 45011 });
+    expect(limited.headers['retry-after']).toBe('60');
   });
 
   it('refuses a bad body (400), an Official Account (400), an unknown account (404) and a missing key (401)', async () => {
@@ -202,7 +217,7 @@ describe('the account list', () => {
 });
 
 describe("the hub's output at LOG_LEVEL=trace", () => {
-  it('holds no code, session_key, user token or AppSecret the exchanges carried', async () => {
+  it('holds no code, session_key, user token or AppSecret the exchanges carried, nor do the metrics', async () => {
     // every line of the answered requests is out (a hub writes a turn's lines when the turn ends)
     await new Promise((resolve) => setTimeout(resolve, 300));
     const issued = await getJson<{ codes: string[]; webTokens: string[]; sessionKeys: string[] }>(
@@ -216,13 +231,15 @@ describe("the hub's output at LOG_LEVEL=trace", () => {
       OA.appSecret,
     ];
     // the scenarios above ran: login and phone codes, an OAuth code and its tokens, session keys
-    expect(issued.body.codes.length).toBe(5);
-    expect(issued.body.sessionKeys.length).toBeGreaterThanOrEqual(1);
+    expect(issued.body.codes.length).toBe(107);
+    expect(issued.body.sessionKeys.length).toBe(103);
     expect(issued.body.webTokens.length).toBe(2);
     // trace level did log the exchange requests, so the grep has something to search
     expect(hub.output.some((line) => line.includes('/code2session'))).toBe(true);
 
-    const leaked = hub.output.flatMap((line) =>
+    const metrics = await getJson<string>(`${hub.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    const leaked = [...hub.output, metrics.body].flatMap((line) =>
       secrets.filter((secret) => line.includes(secret)).map((secret) => `${secret} in ${line.slice(0, 200)}`),
     );
     expect(leaked).toEqual([]);
