@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SANDBOX_ADMIN_KEY, SANDBOX_DEMO_ACCOUNT } from '../src/sandbox/sandbox.constants';
+import {
+  SANDBOX_ADMIN_KEY,
+  SANDBOX_DEMO_ACCOUNT,
+  SANDBOX_DEMO_MINI_PROGRAM,
+} from '../src/sandbox/sandbox.constants';
 import { getJson, postJson } from './support/http';
 import { type ChildExit, repoRoot, spawnNode, startHub } from './support/processes';
 
@@ -20,21 +24,24 @@ interface TokenBody {
 }
 
 const { appId, appSecret } = SANDBOX_DEMO_ACCOUNT;
+const miniProgram = SANDBOX_DEMO_MINI_PROGRAM.appId;
 
 describe('a hub started with an empty environment', () => {
   let url: string;
+  let output: readonly string[];
 
   beforeAll(async () => {
     // startHub adds only PORT to PATH and HOME: no WECHAT_*, no REDIS_URL, no ADMIN_API_KEYS, no NODE_ENV
-    ({ url } = await startHub({}, { name: 'hub-fresh' }));
+    ({ url, output } = await startHub({}, { name: 'hub-fresh' }));
   });
 
-  it('is healthy with the sandbox demo account live', async () => {
-    // the demo token is fetched from the built-in simulator at boot; until then the account is refreshing
+  it('is healthy with the sandbox demo account and demo Mini Program live', async () => {
+    // the demo tokens are fetched from the built-in simulator at boot; until then the accounts are refreshing
     let health = await getJson<HealthBody>(`${url}/health`);
     for (
       const deadline = Date.now() + 10_000;
-      health.body.accounts?.[appId] !== 'live' && Date.now() < deadline;
+      (health.body.accounts?.[appId] !== 'live' || health.body.accounts?.[miniProgram] !== 'live') &&
+      Date.now() < deadline;
     ) {
       await delay(100);
       health = await getJson<HealthBody>(`${url}/health`);
@@ -42,7 +49,7 @@ describe('a hub started with an empty environment', () => {
 
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('ok');
-    expect(health.body.accounts).toEqual({ [appId]: 'live' });
+    expect(health.body.accounts).toEqual({ [appId]: 'live', [miniProgram]: 'live' });
   });
 
   it('lets the demo admin key read a token that its own /cgi-bin endpoints also answer', async () => {
@@ -62,6 +69,23 @@ describe('a hub started with an empty environment', () => {
     expect(admin.body.access_token.length).toBeGreaterThan(20);
     expect(legacy.body).toEqual({ access_token: admin.body.access_token, expires_in: expect.any(Number) });
     expect(stable.body).toEqual({ access_token: admin.body.access_token, expires_in: expect.any(Number) });
+  });
+
+  it('logs a demo Mini Program user in as its banner shows: a code from the simulator, then code2session', async () => {
+    const banner = output.join('\n');
+    const mint = /curl -X POST .* (http:\/\/127\.0\.0\.1:\d+\/sandbox\/wxa\/login-code)/.exec(banner)?.[1];
+    expect(mint).toBeDefined();
+    expect(banner).toContain(`${url}/api/v1/accounts/${miniProgram}/code2session`);
+    const minted = await postJson<{ code: string; openid: string }>(mint as string, { appid: miniProgram });
+
+    const session = await postJson<{ openid: string; session_key: string }>(
+      `${url}/api/v1/accounts/${miniProgram}/code2session`,
+      { js_code: minted.body.code },
+      { headers: { authorization: `Bearer ${SANDBOX_ADMIN_KEY}` } },
+    );
+
+    expect(session.status).toBe(200);
+    expect(session.body).toEqual({ openid: minted.body.openid, session_key: expect.any(String) });
   });
 
   it('refuses the admin API without the demo key', async () => {

@@ -24,6 +24,7 @@ const TAGS: [name: string, description: string][] = [
   ['tokens', 'Read, report and refresh access tokens'],
   ['tickets', 'JS-SDK tickets and wx.config signatures'],
   ['reload', 'Apply changed accounts without a restart'],
+  ['exchange', 'Code exchanges signed with the AppSecret the hub keeps (Mini Program login, OAuth)'],
   ['audit', 'Who forced, reported, reloaded or cleared quota, when, and with what result'],
   ['compat', 'Drop-ins for existing WeChat SDKs (WeChat-shaped requests and answers)'],
   ['gateway', "WeChat's API through the hub, token injected"],

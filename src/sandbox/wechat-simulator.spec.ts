@@ -553,6 +553,9 @@ describe('readSandboxSettings (standalone entry)', () => {
       SANDBOX_FORCE_DAILY_LIMIT: '3',
     });
     expect(settings.port).toBe(0);
+    expect(
+      readSandboxSettings({ SANDBOX_APPS: JSON.stringify([{ ...APP_A, kind: 'miniProgram' }]) }).options.apps,
+    ).toEqual([{ ...APP_A, kind: 'miniProgram' }]);
     expect(settings.options).toMatchObject({
       apps: [APP_A],
       tokenLifetimeSeconds: 30,
@@ -567,6 +570,7 @@ describe('readSandboxSettings (standalone entry)', () => {
     ['SANDBOX_OVERLAP_SECONDS', 'five'],
     ['SANDBOX_APPS', `[{"appId":"a","appSecret":${APP_A.appSecret}}]`],
     ['SANDBOX_APPS', `[{"appId":"a","secret":"${APP_A.appSecret}"}]`],
+    ['SANDBOX_APPS', `[{"appId":"a","appSecret":"${APP_A.appSecret}","kind":"miniprogram"}]`],
   ])('rejects a bad %s, naming it without echoing the value', (variable, value) => {
     let thrown: unknown;
     try {

@@ -74,6 +74,24 @@ describe('miniProgram.code2Session', () => {
     }
   });
 
+  it('blanks the code and the AppSecret out of an errmsg that quotes them', async () => {
+    const { code } = mintSandboxLoginCode(h.sim, { appId: APP });
+    h.sim.injectFault({
+      kind: 'errcode',
+      errcode: 40029,
+      errmsg: `invalid code ${code} for secret ${SECRET}`,
+      paths: ['/sns/jscode2session'],
+      times: 1,
+    });
+
+    const error = await failure(h.client.miniProgram.code2Session(APP, code));
+
+    expect(error.errcode).toBe(40029);
+    expect(error.errmsg).toMatch(/^invalid code \S+ for secret \S+/);
+    expect(`${error.errmsg} ${error.message}`).not.toContain(code);
+    expect(`${error.errmsg} ${error.message}`).not.toContain(SECRET);
+  });
+
   it('answers 45011 as WechatQuotaError after 100 logins of one user in a minute', async () => {
     for (let i = 0; i < 100; i++) {
       await h.client.miniProgram.code2Session(APP, mintSandboxLoginCode(h.sim, { appId: APP }).code);

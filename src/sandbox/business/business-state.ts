@@ -95,7 +95,7 @@ export interface BusinessState {
   codes: Map<string, OAuthGrant & { used: boolean }>;
   loginCodes: Map<string, MiniProgramCode>;
   phoneCodes: Map<string, MiniProgramCode>;
-  /** session_key by `appId openid`: each login hands out a fresh one. */
+  /** Every session_key handed out (each login makes a fresh one), to the `appId openid` it belongs to. */
   sessionKeys: Map<string, string>;
   /** Login times by `appId openid`, for the 100-a-minute limit. */
   logins: Map<string, number[]>;
@@ -194,7 +194,7 @@ export function sandboxIssuedSecrets(sim: SimulatorHandle): {
   return {
     tickets: [...state.apps.values()].flatMap((app) => [...app.tickets.keys()]),
     codes: [...state.codes.keys(), ...state.loginCodes.keys(), ...state.phoneCodes.keys()],
-    sessionKeys: [...state.sessionKeys.values()],
+    sessionKeys: [...state.sessionKeys.keys()],
     webTokens: [...state.webTokens.keys(), ...state.refreshTokens.keys()],
   };
 }

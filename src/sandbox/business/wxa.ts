@@ -89,7 +89,9 @@ export function registerMiniProgramLoginRoutes(scope: FastifyInstance, sim: Simu
     grant.used = true;
     if (grant.risky) return sim.wechatError(40226, 'high risk user');
     const sessionKey = randomBytes(16).toString('base64');
-    state.sessionKeys.set(userKey, sessionKey);
+    const keys = state.sessionKeys;
+    if (keys.size >= MAX_CODES) keys.delete(keys.keys().next().value as string);
+    keys.set(sessionKey, userKey);
     return {
       openid: grant.openid,
       session_key: sessionKey,
