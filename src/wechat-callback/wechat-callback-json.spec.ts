@@ -300,7 +300,8 @@ describe('createApp: JSON stays raw on the push route only', () => {
 
   it('other routes parse JSON as before: an object, and a __proto__ key refused with 400', async () => {
     const parsed = await postJson('/json-echo', '{"a":1,"n":9223372036854775807}');
-    expect(await parsed.json()).toEqual({ type: 'object', body: { a: 1, n: 9223372036854775807 } });
+    // JSON.parse rounds a 19-digit number there, as it always has
+    expect(await parsed.json()).toEqual({ type: 'object', body: { a: 1, n: 2 ** 63 } });
     const poisoned = await postJson('/json-echo', '{"__proto__":{"x":1}}');
     expect(poisoned.status).toBe(400);
   });
