@@ -21,7 +21,7 @@ import { SUCCESS, WechatCallbackDispatcher, responseContentType } from './wechat
 import { WechatCallbackModule } from './wechat-callback.module';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
 import type { WechatCallbackContext } from './wechat-context';
-import { music, news, transferToCustomerService } from './wechat-reply';
+import { image, music, news, transferToCustomerService } from './wechat-reply';
 
 const GH = 'gh_jsonspec000001';
 const MP_JSON = {
@@ -78,6 +78,12 @@ class Handlers {
     return music({ thumbMediaId: 'THUMB' });
   }
 
+  @OnWechatMessage('text', { content: 'slow' })
+  async slow(): Promise<unknown> {
+    await new Promise((r) => setTimeout(r, 500));
+    return image('MEDIA_LATE');
+  }
+
   @OnWechatEvent('user_enter_tempsession')
   enter(): unknown {
     return transferToCustomerService();
@@ -108,7 +114,11 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
           store: new MemoryTokenStore(),
           isGlobal: true,
         }),
-        WechatCallbackModule.forRoot({ apiBaseUrl: url, dedupeStore: new MemoryCallbackDedupeStore() }),
+        WechatCallbackModule.forRoot({
+          apiBaseUrl: url,
+          handlerTimeoutMs: 300,
+          dedupeStore: new MemoryCallbackDedupeStore(),
+        }),
       ],
       providers: [Handlers],
     }).compile();
@@ -178,6 +188,14 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
     ]);
     const seen = handlers.seen.find((s) => s.message.FromUserName === 'o_mp_text');
     expect(seen?.context).toMatchObject({ format: 'json', raw: push.json, rawXml: '' });
+  });
+
+  it('a reply past the budget is answered success and still goes out as a Mini Program message', async () => {
+    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: 'o_mp_slow', text: 'slow' }));
+    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
+    expect(await sentTo('o_mp_slow')).toEqual([
+      { touser: 'o_mp_slow', msgtype: 'image', image: { media_id: 'MEDIA_LATE' } },
+    ]);
   });
 
   it('a one-article news reply goes out as a link card', async () => {
