@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { installRouteHooks } from './common/route-hooks';
 import { loadWxhubConfig } from './config/wxhub-config';
@@ -13,6 +14,7 @@ import { createRootLogger } from './logging/root-logger';
 import { SecretScrubber } from './logging/secret-scrubber';
 import { TokenReads } from './metrics/token-reads';
 import { setupOpenApi } from './docs/openapi';
+import { RAW_JSON_BODY } from './wechat-callback/wechat-callback.constants';
 
 /** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -23,7 +25,7 @@ class WxhubApplicationModule {}
 
 /**
  * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
- * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
+ * that imports it): configuration validated, XML bodies (and JSON on WeChat's push route) kept raw, DTO validation, error mapping, shutdown hooks,
  * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
  * field, never a secret) when the configuration is wrong.
  *
@@ -62,6 +64,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
     (_request, body, done) => done(null, body),
   );
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  keepRawJsonOnMarkedRoutes(adapter, fastify);
   // NOTE: closing only drops the connections idle at that moment; one whose request was still running (a push
   // being handled) would stay open for the whole keep-alive timeout (72 s) and hold up the exit
   fastify.addHook('preClose', (done) => {
@@ -76,6 +79,33 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   // re-raising the signal, so a supervisor sees a clean stop; a failing hook still exits 1
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
+}
+
+/**
+ * Nest installs its JSON parser during `init`; once it has, the same parser (same prototype-poisoning rules) is put
+ * back behind a check of the route's config, so only routes marked RAW_JSON_BODY (WeChat's pushes) get the body as
+ * the exact string sent. A host that installed its own JSON parser before init (`app.useBodyParser`) keeps it.
+ */
+function keepRawJsonOnMarkedRoutes(adapter: FastifyAdapter, fastify: FastifyInstance): void {
+  const register = adapter.registerParserMiddleware.bind(adapter);
+  adapter.registerParserMiddleware = (prefix?: string, rawBody?: boolean): void => {
+    // set once a parser was installed (Nest's, or the host's through useBodyParser): then Nest installs none
+    const installed = (adapter as unknown as { _isParserRegistered?: boolean })._isParserRegistered === true;
+    register(prefix, rawBody);
+    if (installed || rawBody === true) return;
+    const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+    const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+    fastify.removeContentTypeParser('application/json');
+    fastify.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+      (request, body: string, done) => {
+        const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+        if (config?.[RAW_JSON_BODY] === true) done(null, body);
+        else parseJson(request, body, done);
+      },
+    );
+  };
 }
 
 /** A provider of the module graph, or undefined when the root module does not include it. */

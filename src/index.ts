@@ -48,6 +48,8 @@ export type * from './wechat-callback/wechat-message';
 export { sha1Signature, WechatCrypto } from './wechat-callback/wechat-crypto';
 export { InvalidSignatureError } from './wechat-callback/errors/invalid-signature.error';
 export { MalformedXmlError } from './wechat-callback/errors/malformed-xml.error';
+export { MalformedJsonError } from './wechat-callback/errors/malformed-json.error';
+export { parseWechatJson } from './wechat-callback/wechat-json';
 export { DecryptError } from './wechat-callback/errors/decrypt.error';
 export { AppIdMismatchError } from './wechat-callback/errors/app-id-mismatch.error';
 export { pushXml, signPush, openReply } from './sandbox/push-builder';

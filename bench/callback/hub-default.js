@@ -4,7 +4,8 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script, as a JavaScript host app would be */
 /**
  * wxhub as production runs it, for the callback benchmark: a host module importing the built AppModule with one
- * echo handler for the benchmark's account (`You said: <Content>`, what the sandbox demo answers), started with
+ * echo handler for the benchmark's account (`You said: <Content>`, what the sandbox demo answers; the hand-over to
+ * customer service for the demo Mini Program, which pushes JSON in safe mode), started with
  * createApp at the hub's defaults — the caller sets NODE_ENV=production and REDIS_URL (de-duplication in Redis)
  * and leaves LOG_LEVEL unset (info: one `request completed` line per push).
  *
@@ -14,11 +15,15 @@ const { resolve } = require('node:path');
 const { Injectable, Module } = require('@nestjs/common');
 
 const dist = resolve(__dirname, '..', '..', 'dist');
-const { AppModule, createApp, OnWechatMessage } = require(resolve(dist, 'index.js'));
-const { SANDBOX_DEMO_ACCOUNT: DEMO } = require(resolve(dist, 'sandbox', 'sandbox.constants.js'));
+const { AppModule, createApp, OnWechatMessage, transferToCustomerService } = require(resolve(dist, 'index.js'));
+const { SANDBOX_DEMO_ACCOUNT: DEMO, SANDBOX_DEMO_MINI_PROGRAM: MP } = require(
+  resolve(dist, 'sandbox', 'sandbox.constants.js'),
+);
 
 class EchoHandlers {
-  echo(message) {
+  echo(message, context) {
+    // a Mini Program's only passive reply is the hand-over (its text replies go out through customer service)
+    if (context.format === 'json') return transferToCustomerService();
     return `You said: ${String(message.Content ?? '')}`;
   }
 }
@@ -31,7 +36,7 @@ Module({ imports: [AppModule], providers: [EchoHandlers] })(BenchHostModule);
 
 process.env.WECHAT_SANDBOX = 'false';
 // the account's callback settings are the demo's; no WeChat is needed for pushes (nothing answers there)
-process.env.WECHAT_ACCOUNTS = JSON.stringify([DEMO]);
+process.env.WECHAT_ACCOUNTS = JSON.stringify([DEMO, MP]);
 process.env.WECHAT_API_BASE_URL = 'http://127.0.0.1:9';
 
 async function main() {

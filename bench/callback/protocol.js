@@ -7,19 +7,25 @@
 const path = require('node:path');
 
 const DIST = path.resolve(__dirname, '../../dist');
-const { SANDBOX_DEMO_ACCOUNT: DEMO } = require(path.join(DIST, 'sandbox/sandbox.constants.js'));
+const { SANDBOX_DEMO_ACCOUNT: DEMO, SANDBOX_DEMO_MINI_PROGRAM: MP } = require(
+  path.join(DIST, 'sandbox/sandbox.constants.js'),
+);
 const { WechatCrypto, sha1Signature } = require(path.join(DIST, 'wechat-callback/wechat-crypto.js'));
 
 const CALLBACK_PATH = `/wechat/${DEMO.appId}`;
 const TO_USER = 'gh_sandbox00000';
 const crypto = new WechatCrypto(DEMO.token, DEMO.encodingAESKey, DEMO.appId);
+/** JSON safe mode goes to the sandbox demo Mini Program (safe mode, data format JSON). */
+const MP_CALLBACK_PATH = `/wechat/${MP.appId}`;
+const mpCrypto = new WechatCrypto(MP.token, MP.encodingAESKey, MP.appId);
 
 // 19-digit MsgIds: the run's start second followed by a 9-digit counter, so no two pushes of a run share one.
 const MSG_ID_PREFIX = String(Math.floor(Date.now() / 1000)).padStart(10, '0');
 let counter = 0;
 
 /**
- * One push as WeChat would send it. `mode` is 'plain' or 'safe'. Returns the path with its query, the body and
+ * One push as WeChat would send it. `mode` is 'plain', 'safe' or 'jsonSafe' (the JSON form of a safe-mode push to a
+ * Mini Program: `{"ToUserName","Encrypt"}` around the message JSON, MsgId a bare 19-digit number). Returns the path with its query, the body and
  * the text a correct echo reply must contain.
  */
 function makePush(mode, tamper) {
@@ -32,6 +38,24 @@ function makePush(mode, tamper) {
     `<xml><ToUserName><![CDATA[${TO_USER}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
     `<CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
     `<Content><![CDATA[${content}]]></Content><MsgId>${MSG_ID_PREFIX}${String(n).padStart(9, '0')}</MsgId></xml>`;
+  if (mode === 'jsonSafe') {
+    const json =
+      `{"ToUserName":"${TO_USER}","FromUserName":"${openid}","CreateTime":${timestamp},"MsgType":"text",` +
+      `"Content":"${content}","MsgId":${MSG_ID_PREFIX}${String(n).padStart(9, '0')}}`;
+    const encrypted = mpCrypto.encrypt(json);
+    let msgSignature = mpCrypto.signEncrypted(timestamp, nonce, encrypted);
+    if (tamper === 'msg_signature') msgSignature = flipHex(msgSignature);
+    let outer = sha1Signature(MP.token, timestamp, nonce);
+    if (tamper === 'signature') outer = flipHex(outer);
+    return {
+      path:
+        `${MP_CALLBACK_PATH}?signature=${outer}&timestamp=${timestamp}&nonce=${nonce}&openid=${openid}` +
+        `&encrypt_type=aes&msg_signature=${msgSignature}`,
+      body: `{"ToUserName":"${TO_USER}","Encrypt":"${encrypted}"}`,
+      contentType: 'application/json',
+      expected: openid,
+    };
+  }
   let signature = sha1Signature(DEMO.token, timestamp, nonce);
   if (tamper === 'signature') signature = flipHex(signature);
   let query = `signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${openid}`;
@@ -67,6 +91,7 @@ function tag(xml, name) {
  * whose Encrypt opens (with this account's AppID) to the text reply. Returns the inner reply XML or throws.
  */
 function checkReply(mode, body, expected) {
+  if (mode === 'jsonSafe') return checkJsonReply(body, expected);
   let xml = body;
   if (mode === 'safe') {
     const encrypted = tag(body, 'Encrypt');
@@ -81,6 +106,29 @@ function checkReply(mode, body, expected) {
     throw new Error(`reply does not echo "${expected}": ${xml.slice(0, 300)}`);
   }
   return xml;
+}
+
+/**
+ * A JSON safe-mode reply: the envelope `{"Encrypt","MsgSignature","TimeStamp","Nonce"}` with a right MsgSignature,
+ * opening to the hand-over to customer service addressed to `openid` (a Mini Program's only passive reply).
+ */
+function checkJsonReply(body, openid) {
+  let envelope;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    throw new Error(`JSON safe-mode reply is not JSON: ${body.slice(0, 200)}`);
+  }
+  const { Encrypt, MsgSignature, TimeStamp, Nonce } = envelope;
+  if (typeof Encrypt !== 'string') throw new Error(`JSON safe-mode reply is not an envelope: ${body.slice(0, 200)}`);
+  if (MsgSignature !== mpCrypto.signEncrypted(String(TimeStamp), String(Nonce), Encrypt)) {
+    throw new Error('JSON safe-mode reply has a wrong MsgSignature');
+  }
+  const reply = JSON.parse(mpCrypto.decryptFor(Encrypt));
+  if (reply.MsgType !== 'transfer_customer_service' || reply.ToUserName !== openid) {
+    throw new Error(`JSON reply is not the hand-over to ${openid}: ${JSON.stringify(reply).slice(0, 300)}`);
+  }
+  return reply;
 }
 
 module.exports = { DEMO, CALLBACK_PATH, makePush, verificationPath, checkReply };

@@ -7,7 +7,13 @@
  * as before (dist/main.js in sandbox mode, LOG_LEVEL=warn, in-memory de-duplication) for comparison.
  *
  *   node bench/callback/run.js [--duration=10] [--warmup=3] [--rounds=3] [--connections=50]
- *                              [--modes=plain,safe] [--build] [--no-write] [--profile]
+ *                              [--modes=plain,safe,jsonSafe] [--servers=wxhubDefault,wxhub,peer]
+ *                              [--build] [--no-write] [--profile]
+ *
+ * jsonSafe is a Mini Program's JSON push in safe mode, answered with the encrypted JSON hand-over to customer
+ * service (a Mini Program's only passive reply). Neither the peer nor the sandbox-mode hub takes JSON pushes, so
+ * that mode runs wxhub at the default configuration only and is judged against wxhub's own XML safe mode of the same
+ * run (run safe with it). --servers limits which servers run in the other modes.
  *
  * For each mode it starts a fresh wxhub and a fresh peer, checks that both verify signatures and really echo,
  * warms each up, then runs autocannon rounds alternating wxhub / wxhub default / peer … with the same settings.
@@ -25,6 +31,9 @@ const path = require('node:path');
 const h = require('../lib/harness');
 
 const JSON_FILE = path.join(__dirname, 'last-run.json');
+const JSON_PUSH_FILE = path.join(__dirname, 'last-run-json.json');
+const JSON_START_MARK = '<!-- callback-json:start -->';
+const JSON_END_MARK = '<!-- callback-json:end -->';
 const PROFILE_DIR = path.join(__dirname, 'profiles');
 const START_MARK = '<!-- callback:start -->';
 const END_MARK = '<!-- callback:end -->';
@@ -36,23 +45,38 @@ const SERVER_LABELS = {
   wxhub: 'wxhub, sandbox mode, LOG_LEVEL=warn, in-memory de-duplication',
   peer: 'express 4 + wechat 2.1.0',
 };
-const MODE_NAMES = { plain: 'plaintext', safe: 'safe mode' };
+const MODE_NAMES = { plain: 'plaintext', safe: 'safe mode', jsonSafe: 'JSON safe mode (Mini Program)' };
+const MODES = Object.keys(MODE_NAMES);
 
 const options = parseArgs(process.argv.slice(2));
 let protocol;
 
 function parseArgs(argv) {
-  const o = { duration: 10, warmup: 3, rounds: 3, connections: 50, modes: ['plain', 'safe'], build: false, write: true, profile: false };
+  const o = {
+    duration: 10,
+    warmup: 3,
+    rounds: 3,
+    connections: 50,
+    modes: ['plain', 'safe'],
+    servers: SERVERS,
+    build: false,
+    write: true,
+    profile: false,
+  };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'build') o.build = true;
     else if (key === 'no-write') o.write = false;
     else if (key === 'profile') o.profile = true;
     else if (key === 'modes') o.modes = value.split(',');
+    else if (key === 'servers') o.servers = value.split(',');
     else if (['duration', 'warmup', 'rounds', 'connections'].includes(key) && Number(value) > 0) o[key] = Number(value);
     else throw new Error(`unknown option ${arg}`);
   }
-  if (o.modes.some((m) => !(m in GOALS))) throw new Error('--modes takes plain and/or safe');
+  if (o.modes.some((m) => !MODES.includes(m))) throw new Error(`--modes takes ${MODES.join(', ')}`);
+  if (o.servers.length === 0 || o.servers.some((name) => !SERVERS.includes(name))) {
+    throw new Error(`--servers takes ${SERVERS.join(', ')}`);
+  }
   if (o.profile) o.write = false;
   return o;
 }
@@ -92,7 +116,12 @@ async function startServers(mode, redisPort) {
   hubDefault.port = defaultPort;
   peer.port = peerPort;
   await Promise.all([h.waitReady(hub, protocol), h.waitReady(hubDefault, protocol), h.waitReady(peer, protocol)]);
-  return { wxhub: hub, wxhubDefault: hubDefault, peer };
+  const all = { wxhub: hub, wxhubDefault: hubDefault, peer };
+  // JSON pushes: only wxhub at the default configuration has a handler answering them passively
+  const wanted = mode === 'jsonSafe' ? ['wxhubDefault'] : options.servers;
+  const unused = SERVERS.filter((name) => !wanted.includes(name));
+  await Promise.all(unused.map((name) => h.stopChild(all[name])));
+  return Object.fromEntries(SERVERS.filter((name) => wanted.includes(name)).map((name) => [name, all[name]]));
 }
 
 /** Before and after timing: a good push is echoed (and decrypts), a tampered one is refused. Returns the statuses. */
@@ -102,12 +131,12 @@ async function checkServer(child, mode) {
   if (ok.status !== 200) throw new Error(`${child.label} ${mode}: a valid push got ${ok.status}: ${ok.body.slice(0, 300)}`);
   protocol.checkReply(mode, ok.body, good.expected);
 
-  const tamperedField = mode === 'safe' ? 'msg_signature' : 'signature';
+  const tamperedField = mode === 'plain' ? 'signature' : 'msg_signature';
   const bad = protocol.makePush(mode, tamperedField);
   const refused = await h.request(child.port, 'POST', bad.path, bad.body);
   if (refused.status === 200) throw new Error(`${child.label} ${mode}: a push with a wrong ${tamperedField} was accepted`);
   const observed = { [`wrong ${tamperedField}`]: refused.status };
-  if (mode === 'safe') {
+  if (mode !== 'plain') {
     // Informational: WeChat signs encrypted pushes twice; not every implementation checks both.
     const outer = protocol.makePush(mode, 'signature');
     observed['wrong signature, right msg_signature'] = (await h.request(child.port, 'POST', outer.path, outer.body)).status;
@@ -116,16 +145,16 @@ async function checkServer(child, mode) {
 }
 
 async function runMode(mode, redisPort) {
-  h.log(`\n== ${MODE_NAMES[mode]}: starting a fresh wxhub (two configurations) and peer`);
+  h.log(`\n== ${MODE_NAMES[mode]}: starting fresh servers`);
   const servers = await startServers(mode, redisPort);
   const own = Object.values(servers);
   try {
     const checks = {};
     for (const [name, child] of Object.entries(servers)) checks[name] = await checkServer(child, mode);
-    h.log(`   checks passed: both echo; refusals ${JSON.stringify(checks)}`);
+    h.log(`   checks passed: every server answers right; refusals ${JSON.stringify(checks)}`);
 
     // a guess for the warm-up; afterwards each pool holds 1.6× the best rate seen so far
-    const rate = Object.fromEntries(SERVERS.map((name) => [name, 8_000]));
+    const rate = Object.fromEntries(Object.keys(servers).map((name) => [name, 8_000]));
     const load = (name, seconds) =>
       h.cannon({
         child: servers[name],
@@ -143,7 +172,7 @@ async function runMode(mode, redisPort) {
     }
 
     if (options.profile) for (const child of own) child.send('cpu-profile:start');
-    const rounds = Object.fromEntries(SERVERS.map((name) => [name, []]));
+    const rounds = Object.fromEntries(Object.keys(servers).map((name) => [name, []]));
     for (let r = 1; r <= options.rounds; r++) {
       for (const name of Object.keys(servers)) {
         await h.sleep(500);
@@ -176,13 +205,14 @@ async function runMode(mode, redisPort) {
         rounds: list,
       };
     }
+    const otherCoresMax = Math.max(...Object.values(rounds).flatMap((list) => list.map((s) => s.otherCores)));
+    if (!stats.peer || !stats.wxhub || !stats.wxhubDefault) return { mode, checks, stats, otherCoresMax };
     // the goal is judged on the default configuration; each of its rounds against the peer round of the same cycle
     const ratio = stats.wxhubDefault.rps / stats.peer.rps;
     const pairedRatios = rounds.wxhubDefault.map((s, i) => s.rps / rounds.peer[i].rps);
     const cpuRatio = stats.peer.cpuUs / stats.wxhubDefault.cpuUs;
     const warnRatio = stats.wxhub.rps / stats.peer.rps;
     const warnCpuRatio = stats.peer.cpuUs / stats.wxhub.cpuUs;
-    const otherCoresMax = Math.max(...SERVERS.flatMap((name) => rounds[name].map((s) => s.otherCores)));
     h.log(
       `   ${MODE_NAMES[mode]}: wxhub default/peer = ${ratio.toFixed(2)}× (floor ${GOALS[mode].floor}×, aim ${GOALS[mode].aim}×); per round ${pairedRatios.map((r) => r.toFixed(2)).join(' / ')}; ` +
         `CPU per request peer/wxhub default = ${cpuRatio.toFixed(2)}×; sandbox at warn/peer = ${warnRatio.toFixed(2)}×`,
@@ -281,6 +311,47 @@ function renderSection(run) {
   return lines.join('\n');
 }
 
+/** The JSON safe-mode row: wxhub at the default configuration, beside its XML safe-mode row of the same run. */
+function renderJsonSection(run, jsonMode, xmlSafe) {
+  const m = run.machine;
+  const lines = [];
+  lines.push('## Callback: Mini Program JSON pushes, safe mode');
+  lines.push('');
+  lines.push(`- Date: ${run.date}`);
+  lines.push(`- Command: \`${run.command}\` (took ${run.seconds} s)`);
+  lines.push(`- Machine: nproc ${m.nproc} (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${run.loadBefore} before, ${run.loadAfter} after`);
+  lines.push(
+    `- Code: wxhub ${run.commit}${run.dirty ? ' + uncommitted changes under src/' : ''}, measured from dist/; ` +
+      `${run.options.connections} connections, ${run.options.warmup} s warm-up then ${run.options.rounds} rounds × ${run.options.duration} s`,
+  );
+  lines.push('');
+  lines.push('| Push | Server | req/s (median) | req/s per round | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | errors | timeouts |');
+  lines.push('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const md of [jsonMode, xmlSafe].filter(Boolean)) {
+    const s = md.stats.wxhubDefault;
+    lines.push(
+      `| ${MODE_NAMES[md.mode]} | ${SERVER_LABELS.wxhubDefault} | ${h.fmt(s.rps)} | ${s.rounds.map((r) => h.fmt(r.rps)).join(' / ')} | ` +
+        `${s.p50} | ${s.p99} | ${s.cpuUs} | ${h.fmt(s.requests)} | ${s.non2xx} | ${s.errors} | ${s.timeouts} |`,
+    );
+  }
+  lines.push('');
+  if (jsonMode.vsXmlSafe) {
+    lines.push(
+      `- JSON safe mode / XML safe mode, wxhub at the default configuration: **${jsonMode.vsXmlSafe.rps.toFixed(2)}×** req/s, ` +
+        `CPU time per request XML/JSON ${jsonMode.vsXmlSafe.cpu.toFixed(2)}× (other processes used up to ${jsonMode.otherCoresMax} cores during a round).`,
+    );
+  }
+  lines.push(
+    '- No peer: express + node-webot `wechat` 2.1.0 reads XML only. Each JSON push goes to the sandbox demo Mini Program (`wxsandboxdemomp001`, ' +
+      'safe mode, data format JSON): `{"ToUserName","Encrypt"}` with `encrypt_type=aes` and `msg_signature`, the encrypted message JSON carrying a ' +
+      'bare 19-digit MsgId, `content-type: application/json`; every push distinct (nonce, encryption, MsgId), de-duplicated in Redis. ' +
+      "The handler answers with the hand-over to customer service (a Mini Program's only passive reply), encrypted in the JSON envelope " +
+      '`{"Encrypt","MsgSignature","TimeStamp","Nonce"}`; the benchmark opens and checks it before and after timing, and a wrong `msg_signature` ' +
+      `is refused (${JSON.stringify(jsonMode.checks.wxhubDefault)}). The XML safe-mode row echoes text in the XML envelope, as in the comparison above.`,
+  );
+  return lines.join('\n');
+}
+
 async function main() {
   const startedAt = Date.now();
   const stale = h.ensureBuilt(options.build);
@@ -332,10 +403,35 @@ async function main() {
       }
     }
   }
+  const compared = modes.filter((md) => md.ratio !== undefined);
+  const jsonMode = modes.find((md) => md.mode === 'jsonSafe');
+  const xmlSafe = modes.find((md) => md.mode === 'safe' && md.stats.wxhubDefault);
+  if (jsonMode) {
+    const json = jsonMode.stats.wxhubDefault;
+    jsonMode.vsXmlSafe = xmlSafe
+      ? { rps: json.rps / xmlSafe.stats.wxhubDefault.rps, cpu: xmlSafe.stats.wxhubDefault.cpuUs / json.cpuUs }
+      : undefined;
+    h.log(
+      `   JSON safe mode: ${h.fmt(json.rps)} req/s, ${json.cpuUs} µs/req` +
+        (jsonMode.vsXmlSafe ? `; vs XML safe mode ${jsonMode.vsXmlSafe.rps.toFixed(2)}× req/s, CPU ${jsonMode.vsXmlSafe.cpu.toFixed(2)}×` : ''),
+    );
+  }
   if (options.write) {
-    fs.writeFileSync(JSON_FILE, JSON.stringify(run, null, 2) + '\n');
-    h.writeSection(START_MARK, END_MARK, renderSection(run));
-    h.log(`\nwrote ${path.relative(h.ROOT, h.RESULTS_FILE)} and ${path.relative(h.ROOT, JSON_FILE)}`);
+    const written = [];
+    // the peer comparison is rewritten only by a run that compared both XML modes with every server
+    if (compared.some((md) => md.mode === 'plain') && compared.some((md) => md.mode === 'safe')) {
+      fs.writeFileSync(JSON_FILE, JSON.stringify({ ...run, modes: compared }, null, 2) + '\n');
+      h.writeSection(START_MARK, END_MARK, renderSection({ ...run, modes: compared }));
+      written.push(JSON_FILE);
+    }
+    if (jsonMode) {
+      fs.writeFileSync(JSON_PUSH_FILE, JSON.stringify(run, null, 2) + '\n');
+      h.writeSection(JSON_START_MARK, JSON_END_MARK, renderJsonSection(run, jsonMode, xmlSafe));
+      written.push(JSON_PUSH_FILE);
+    }
+    if (written.length) {
+      h.log(`\nwrote ${path.relative(h.ROOT, h.RESULTS_FILE)} and ${written.map((f) => path.relative(h.ROOT, f)).join(', ')}`);
+    } else h.log('\nnothing written: a full run compares plain and safe with every server, or includes jsonSafe');
   }
   h.log(`done in ${Math.round((Date.now() - startedAt) / 1000)} s`);
 }

@@ -301,6 +301,8 @@ async function cannon({ child, own, protocol, mode, pool, seconds, connections }
               }
               req.path = push.path;
               req.body = push.body;
+              // a push may say its own content type (JSON pushes); the default above is XML's
+              if (push.contentType) req.headers = { ...req.headers, 'content-type': push.contentType };
               return req;
             },
           },

@@ -1,11 +1,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { WechatCallbackRouter } from '../wechat-callback/wechat-callback.router';
-import { SANDBOX_DEMO_ACCOUNT } from './sandbox.constants';
+import { transferToCustomerService } from '../wechat-callback/wechat-reply';
+import { SANDBOX_DEMO_ACCOUNT, SANDBOX_DEMO_MINI_PROGRAM } from './sandbox.constants';
 import { SandboxRuntime } from './sandbox.module';
 
 /**
  * In sandbox mode, the demo account answers so that a newcomer sees a round trip: text is echoed, a follow is
- * welcomed. Registered at runtime (not with decorators) because the demo account exists only in sandbox mode.
+ * welcomed; the demo Mini Program (JSON pushes) echoes text through the customer-service API (a Mini Program has no
+ * passive text reply) and answers `transfer` with the hand-over to customer service. Registered at runtime (not with decorators) because the demo account exists only in sandbox mode.
  */
 @Injectable()
 export class SandboxDemoHandlers implements OnModuleInit {
@@ -30,6 +32,21 @@ export class SandboxDemoHandlers implements OnModuleInit {
       options: { appId },
       name: 'SandboxDemoHandlers.welcome',
       handler: () => 'Welcome to the wxhub sandbox! Send me any text and I will echo it.',
+    });
+    const miniProgram = SANDBOX_DEMO_MINI_PROGRAM.appId;
+    this.router.add({
+      kind: 'message',
+      type: 'text',
+      options: { appId: miniProgram },
+      name: 'SandboxDemoHandlers.miniProgramEcho',
+      handler: (message) => `You said: ${String(message.Content ?? '')}`,
+    });
+    this.router.add({
+      kind: 'message',
+      type: 'text',
+      options: { appId: miniProgram, content: 'transfer' },
+      name: 'SandboxDemoHandlers.miniProgramTransfer',
+      handler: () => transferToCustomerService(),
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { MetricsService, type CallbackRejection } from '../metrics/metrics.service';
-import type { AccountConfig } from '../accounts/account-config';
+import { messageFormatOf, type AccountConfig, type MessageFormat } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { AppIdMismatchError } from './errors/app-id-mismatch.error';
 import { CallbackNotConfiguredError } from './errors/callback-not-configured.error';
@@ -9,10 +9,12 @@ import { InvalidAesKeyError } from './errors/invalid-aes-key.error';
 import { InvalidSignatureError } from './errors/invalid-signature.error';
 import { CallbackModeError } from './errors/plaintext-refused.error';
 import { StaleTimestampError } from './errors/stale-timestamp.error';
+import { MalformedJsonError } from './errors/malformed-json.error';
 import { MalformedXmlError } from './errors/malformed-xml.error';
 import { InjectWechatCallbackOptions } from './wechat-callback.constants';
 import type { ResolvedCallbackOptions } from './wechat-callback-options';
 import { signatureMatches, WechatCrypto } from './wechat-crypto';
+import { openEncryptedJsonPush, parseWechatJson } from './wechat-json';
 import { parseWechatXml } from './wechat-xml';
 
 export type CallbackQuery = Record<string, unknown>;
@@ -20,8 +22,12 @@ export type CallbackQuery = Record<string, unknown>;
 /** A push that passed every check, ready to dispatch. */
 export interface VerifiedPush {
   account: AccountConfig & { token: string };
+  /** The message in the XML parser's shape, whichever format it arrived in: every leaf a string. */
   message: Record<string, unknown>;
-  rawXml: string;
+  /** The message text exactly as received (decrypted when the push was encrypted), XML or JSON per `format`. */
+  raw: string;
+  /** The account's push data format, which the push had to match. */
+  format: MessageFormat;
   encrypted: boolean;
   timestamp: string;
   nonce: string;
@@ -60,8 +66,8 @@ export class WechatCallbackVerifier {
 
   /**
    * The whole check of a POST as it arrived (body as parsed by the HTTP layer, content type as sent): only a body
-   * kept raw (XML, text, no content type) can be checked, because the signature covers the exact bytes. Refusals
-   * are counted by reason.
+   * kept raw (XML, text, no content type, and JSON on the push route) can be checked, because the signature covers
+   * the exact bytes. The body must be in the account's `messageFormat`. Refusals are counted by reason.
    */
   verifyRequest(
     appId: string,
@@ -70,8 +76,8 @@ export class WechatCallbackVerifier {
     contentType: string | undefined,
   ): VerifiedPush {
     try {
-      if (typeof body !== 'string' || body.length === 0 || /json|form/i.test(contentType ?? '')) {
-        throw new MalformedXmlError('the body must be WeChat XML');
+      if (typeof body !== 'string' || body.length === 0 || /form/i.test(contentType ?? '')) {
+        throw this.formatError(appId, 'the body must be the raw text of a WeChat push');
       }
       return this.verifyPush(appId, query, body);
     } catch (error) {
@@ -81,23 +87,42 @@ export class WechatCallbackVerifier {
     }
   }
 
+  /**
+   * Checks and opens a push body of the account's format: the signature and timestamp first, then the mode rules
+   * (plain, compatible, safe) the same for XML and JSON, then decryption with the `msg_signature` check.
+   */
   verifyPush(appId: string, query: CallbackQuery, body: string): VerifiedPush {
     const receivedAt = Date.now();
     const account = this.account(appId);
     const { timestamp, nonce } = this.checkSignature(account, query);
+    const format = messageFormatOf(account);
+    const bodyFormat = sniffFormat(body);
+    if (bodyFormat !== format) {
+      throw format === 'json'
+        ? new MalformedJsonError(`this account pushes JSON (messageFormat json); the body is ${bodyFormat ?? 'neither JSON nor XML'}`)
+        : new MalformedXmlError(`this account pushes XML (messageFormat xml); the body is ${bodyFormat ?? 'neither XML nor JSON'}`);
+    }
     const encryptedRequest = param(query, 'encrypt_type') === 'aes';
-    const outer = parseWechatXml(body);
+    const outer = format === 'json' ? parseWechatJson(body) : parseWechatXml(body);
     const encrypt = typeof outer.Encrypt === 'string' && outer.Encrypt.length > 0 ? outer.Encrypt : undefined;
 
     if (!encryptedRequest || encrypt === undefined) {
       if (account.messageMode === 'safe')
         throw new CallbackModeError('this account is in safe mode: plaintext pushes are refused');
-      if (encryptedRequest)
-        throw new MalformedXmlError('encrypt_type=aes but the body has no Encrypt element');
-      return { account, message: outer, rawXml: body, encrypted: false, timestamp, nonce, receivedAt };
+      if (encryptedRequest) {
+        throw format === 'json'
+          ? new MalformedJsonError('encrypt_type=aes but the body has no Encrypt string')
+          : new MalformedXmlError('encrypt_type=aes but the body has no Encrypt element');
+      }
+      return { account, message: outer, raw: body, format, encrypted: false, timestamp, nonce, receivedAt };
     }
 
     const msgSignature = param(query, 'msg_signature');
+    if (format === 'json') {
+      if (msgSignature === undefined) throw new InvalidSignatureError('msg_signature');
+      const opened = openEncryptedJsonPush(this.crypto(account), outer, { timestamp, nonce, msgSignature });
+      return { account, message: opened.message, raw: opened.json, format, encrypted: true, timestamp, nonce, receivedAt };
+    }
     if (
       msgSignature === undefined ||
       !signatureMatches(msgSignature, account.token, timestamp, nonce, encrypt)
@@ -108,12 +133,21 @@ export class WechatCallbackVerifier {
     return {
       account,
       message: parseWechatXml(xml),
-      rawXml: xml,
+      raw: xml,
+      format,
       encrypted: true,
       timestamp,
       nonce,
       receivedAt,
     };
+  }
+
+  /** The malformed-body error of the account's format (an unknown account: XML's). */
+  private formatError(appId: string, reason: string): Error {
+    const account = this.accounts.get(appId);
+    return account && messageFormatOf(account) === 'json'
+      ? new MalformedJsonError(reason)
+      : new MalformedXmlError(reason);
   }
 
   crypto(account: AccountConfig & { token: string }): WechatCrypto {
@@ -149,10 +183,16 @@ export class WechatCallbackVerifier {
   }
 }
 
+/** `json` for a body opening with `{`, `xml` for `<`, past leading white space; undefined for anything else. */
+function sniffFormat(body: string): MessageFormat | undefined {
+  const first = /\S/.exec(body)?.[0];
+  return first === '{' ? 'json' : first === '<' ? 'xml' : undefined;
+}
+
 function rejection(error: unknown): CallbackRejection | undefined {
   if (error instanceof InvalidSignatureError) return 'signature';
   if (error instanceof StaleTimestampError) return 'timestamp';
-  if (error instanceof MalformedXmlError) return 'malformed';
+  if (error instanceof MalformedXmlError || error instanceof MalformedJsonError) return 'malformed';
   if (error instanceof CallbackModeError) return 'mode';
   if (
     error instanceof DecryptError ||

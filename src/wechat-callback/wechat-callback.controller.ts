@@ -1,11 +1,13 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RAW_JSON_BODY } from './wechat-callback.constants';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
 
 /**
  * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. The
- * body arrives as the exact string WeChat sent (createApp keeps XML and untyped bodies raw; over 64 KB is a 413).
+ * body arrives as the exact string WeChat sent (createApp keeps XML, untyped bodies and, on this route, JSON raw; over 64 KB is a 413).
  */
 @Controller('wechat')
 export class WechatCallbackController {
@@ -32,6 +34,7 @@ export class WechatCallbackController {
    */
   @Post(':appId')
   @HttpCode(200)
+  @RouteConfig({ [RAW_JSON_BODY]: true })
   async receive(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -9,10 +9,13 @@ import type { ResolvedCallbackOptions } from './wechat-callback-options';
 import { WechatCallbackRouter, type WechatRoute } from './wechat-callback.router';
 import { WechatCallbackVerifier, type VerifiedPush } from './wechat-callback-verifier';
 import { runInWechatContext, type WechatCallbackContext } from './wechat-context';
+import { accountKind } from '../accounts/account-config';
+import { encryptedJsonReply, renderPassiveJsonReply } from './wechat-json';
 import {
   normalizeReply,
   renderReplyXml,
   replyToCustomerServiceMessage,
+  replyToMiniProgramCustomerServiceMessage,
   type WechatReply,
 } from './wechat-reply';
 
@@ -21,7 +24,8 @@ export const SUCCESS = 'success';
 
 /** The content type of a response body returned by {@link WechatCallbackDispatcher.handle}. */
 export function responseContentType(response: string): string {
-  return response === SUCCESS ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8';
+  if (response === SUCCESS) return 'text/plain; charset=utf-8';
+  return response.startsWith('{') ? 'application/json; charset=utf-8' : 'application/xml; charset=utf-8';
 }
 
 /** A claim on a push outlives a crashed instance by at most this long; it is extended while the handler runs. */
@@ -78,7 +82,11 @@ export class WechatCallbackDispatcher {
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  /** The response body for WeChat: `success` or reply XML (encrypted when the push was). */
+  /**
+   * The response body for WeChat: `success`, or the passive reply in the push's format (encrypted when the push
+   * was). A Mini Program's only passive reply is the hand-over to customer service; its other replies are answered
+   * `success` and sent through the customer-service API.
+   */
   async handle(push: VerifiedPush): Promise<string> {
     const appId = push.account.appId;
     const deadline = push.receivedAt + this.options.handlerTimeoutMs;
@@ -125,7 +133,9 @@ export class WechatCallbackDispatcher {
     const context: WechatCallbackContext = {
       appId,
       openId: String(push.message.FromUserName ?? ''),
-      rawXml: push.rawXml,
+      raw: push.raw,
+      format: push.format,
+      rawXml: push.format === 'xml' ? push.raw : '',
       mode: push.account.messageMode,
       encrypted: push.encrypted,
       receivedAt: push.receivedAt,
@@ -153,6 +163,9 @@ export class WechatCallbackDispatcher {
       this.handlerFailed(route, push, outcome.error);
       if (claim) await this.dedupe.release(appId, claim.id, claim.owner).catch(() => undefined);
       return this.answered(push, 'error', SUCCESS);
+    }
+    if (outcome.reply && accountKind(push.account) === 'miniProgram') {
+      return this.answerMiniProgram(push, route, claim, outcome.reply);
     }
     const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
     this.complete(appId, claim, body);
@@ -192,28 +205,80 @@ export class WechatCallbackDispatcher {
     return body;
   }
 
+  /** The passive reply in the push's format, encrypted when the push was. */
   private render(push: VerifiedPush, reply: WechatReply): string {
-    const xml = renderReplyXml(reply, {
+    const address = {
       toUser: String(push.message.FromUserName ?? ''),
       fromUser: String(push.message.ToUserName ?? ''),
       createTime: Math.floor(Date.now() / 1000),
-    });
-    return push.encrypted
-      ? this.verifier.crypto(push.account).encryptedReply(xml, push.timestamp, push.nonce)
-      : xml;
+    };
+    const crypto = push.encrypted ? this.verifier.crypto(push.account) : undefined;
+    if (push.format === 'json') {
+      // only a hand-over to customer service gets here (answerMiniProgram); anything else has no JSON reply
+      const json = renderPassiveJsonReply(reply, address);
+      if (json === null) return SUCCESS;
+      return crypto ? encryptedJsonReply(crypto, json, push.timestamp, push.nonce) : json;
+    }
+    const xml = renderReplyXml(reply, address);
+    return crypto ? crypto.encryptedReply(xml, push.timestamp, push.nonce) : xml;
+  }
+
+  /**
+   * A Mini Program push has no passive reply but the hand-over to customer service (for user messages, never
+   * events): that one is answered in the push's format, every other reply is answered `success` at once and sent
+   * through the customer-service API.
+   */
+  private answerMiniProgram(
+    push: VerifiedPush,
+    route: WechatRoute,
+    claim: { id: string } | undefined,
+    reply: WechatReply,
+  ): string {
+    const appId = push.account.appId;
+    if (reply.kind === 'transfer_customer_service') {
+      if (push.message.MsgType === 'event') {
+        this.logger.warn(
+          `${route.name} handed event ${String(push.message.Event)} over to customer service; only user messages can be, answered success`,
+        );
+        this.complete(appId, claim, SUCCESS);
+        return this.answered(push, 'success', SUCCESS);
+      }
+      const body = this.render(push, reply);
+      this.complete(appId, claim, body);
+      return this.answered(push, 'replied', body);
+    }
+    this.complete(appId, claim, SUCCESS);
+    void this.sendToCustomerService(push, route, reply, false);
+    return this.answered(push, 'replied', SUCCESS);
   }
 
   private async deliverLate(push: VerifiedPush, route: WechatRoute, reply: WechatReply): Promise<void> {
-    const body = replyToCustomerServiceMessage(reply, String(push.message.FromUserName ?? ''));
+    await this.sendToCustomerService(push, route, reply, true);
+  }
+
+  /** Sends a reply as the account's customer-service message; one with no equivalent is logged and dropped. */
+  private async sendToCustomerService(
+    push: VerifiedPush,
+    route: WechatRoute,
+    reply: WechatReply,
+    late: boolean,
+  ): Promise<void> {
+    const openId = String(push.message.FromUserName ?? '');
+    const miniProgram = accountKind(push.account) === 'miniProgram';
+    const body = miniProgram
+      ? replyToMiniProgramCustomerServiceMessage(reply, openId)
+      : replyToCustomerServiceMessage(reply, openId);
     if (!body) {
       this.logger.warn(
-        `${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`,
+        miniProgram
+          ? `${route.name} returned a ${reply.kind} reply to a Mini Program push; a Mini Program has no ${reply.kind} customer-service message (text, image, link, miniprogrampage only), dropped`
+          : `${route.name} returned a ${reply.kind} reply too late; it has no customer-service equivalent`,
       );
-      this.metrics?.lateReply(push.account.appId, false);
+      if (late) this.metrics?.lateReply(push.account.appId, false);
       return;
     }
     const result = await this.sender.send(push.account.appId, body);
-    this.metrics?.lateReply(push.account.appId, result.ok);
+    if (late) this.metrics?.lateReply(push.account.appId, result.ok);
   }
 
   private handlerFailed(route: WechatRoute, push: VerifiedPush, error: unknown): void {

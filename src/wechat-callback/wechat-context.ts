@@ -1,12 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { MessageMode } from '../accounts/account-config';
+import type { MessageFormat, MessageMode } from '../accounts/account-config';
 
 /** What a handler knows about the push it is handling. */
 export interface WechatCallbackContext {
   appId: string;
   /** The sender (`FromUserName`). */
   openId: string;
-  /** The message XML exactly as received (decrypted when the push was encrypted). */
+  /** The message text exactly as received (decrypted when the push was encrypted): XML or JSON, per `format`. */
+  raw: string;
+  /** The push's data format, the account's `messageFormat`: `xml`, or `json` (Mini Programs set to JSON). */
+  format: MessageFormat;
+  /**
+   * The message XML exactly as received; `''` for a JSON push.
+   * @deprecated read `raw` (and `format`), which carries JSON pushes too
+   */
   rawXml: string;
   /** The account's configured mode. */
   mode: MessageMode;

@@ -348,3 +348,48 @@ export function replyToCustomerServiceMessage(
       return null;
   }
 }
+
+/** The body of `POST /cgi-bin/message/custom/send` as a Mini Program may send it. */
+export type MiniProgramCustomerServiceMessage =
+  | { touser: string; msgtype: 'text'; text: { content: string } }
+  | { touser: string; msgtype: 'image'; image: { media_id: string } }
+  | {
+      touser: string;
+      msgtype: 'link';
+      link: { title: string; description: string; url: string; thumb_url: string };
+    };
+
+/**
+ * A reply to a Mini Program push as its customer-service message: a Mini Program sends only text, image, link and
+ * miniprogrampage. `text` and `image` map one to one; a `news` reply of exactly one article becomes a `link` card
+ * (its `picUrl` the thumbnail). Any other reply has no Mini Program equivalent: `null`.
+ */
+export function replyToMiniProgramCustomerServiceMessage(
+  reply: WechatReply,
+  openId: string,
+): MiniProgramCustomerServiceMessage | null {
+  assertReply(reply);
+  const touser = openId;
+  switch (reply.kind) {
+    case 'text':
+      return { touser, msgtype: 'text', text: { content: reply.content } };
+    case 'image':
+      return { touser, msgtype: 'image', image: { media_id: reply.mediaId } };
+    case 'news': {
+      const article = reply.articles.length === 1 ? reply.articles[0] : undefined;
+      if (article === undefined) return null;
+      return {
+        touser,
+        msgtype: 'link',
+        link: {
+          title: article.title,
+          description: article.description ?? '',
+          url: article.url ?? '',
+          thumb_url: article.picUrl ?? '',
+        },
+      };
+    }
+    default:
+      return null;
+  }
+}
