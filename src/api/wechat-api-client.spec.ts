@@ -1,3 +1,4 @@
+import { rejectionOf } from '../../test/support/rejection';
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
 import { WechatSimulator, type BusinessRoute, type SimulatorFault } from '../sandbox/wechat-simulator';
@@ -58,14 +59,7 @@ function tokenCalls(sim: WechatSimulator): number {
   return stats.token + stats.stableToken;
 }
 
-async function failure(promise: Promise<unknown>): Promise<WechatApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as WechatApiError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<WechatApiError>(promise);
 
 describe('WechatApiClient requests', () => {
   it('adds the account token as ?access_token= and resolves to the parsed answer', async () => {

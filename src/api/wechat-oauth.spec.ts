@@ -1,3 +1,4 @@
+import { rejectionOf } from '../../test/support/rejection';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AccountConfig } from '../accounts/account-config';
 import { sandboxOpenid } from '../sandbox/business/business-state';
@@ -74,14 +75,7 @@ afterEach(async () => {
   }
 });
 
-async function failure(promise: Promise<unknown>): Promise<WechatApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as WechatApiError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<WechatApiError>(promise);
 
 /** Follows the authorize URL like WeChat's in-app browser: the simulator consents and redirects. */
 async function consent(authorizeUrl: string): Promise<URL> {

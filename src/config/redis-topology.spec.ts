@@ -1,20 +1,5 @@
-import { ConfigError } from './config-error';
+import { loadError } from '../../test/support/config-fixtures';
 import { loadWxhubConfig } from './wxhub-config';
-
-/** The ConfigError that `load` throws; fails the test if it throws something else or nothing. */
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
-}
-
-function loadError(env: NodeJS.ProcessEnv): ConfigError {
-  return configError(() => loadWxhubConfig(env));
-}
 
 describe('Redis connection', () => {
   it('reads REDIS_URL', () => {

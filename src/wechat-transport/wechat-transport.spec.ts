@@ -1,3 +1,4 @@
+import { rejectionOf } from '../../test/support/rejection';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { AccountConfig } from '../accounts/account-config';
@@ -44,14 +45,7 @@ function everythingIn(error: unknown): string {
   );
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<unknown>(promise);
 
 describe('the WeChat errcode table', () => {
   it('names the dead-token codes once: 40001, 40014, 42001', () => {

@@ -69,3 +69,44 @@ export async function startApiPlane(
     },
   };
 }
+
+/**
+ * Starts a fresh {@link startApiPlane} before each test of the calling spec file and closes it after.
+ * The returned handle always reads the current test's plane, so a spec can keep one `const` at file level.
+ */
+export function useApiPlane(
+  appId: string,
+  appSecret: string,
+  options: { simulator?: SimulatorOptions; api?: ApiModuleOptions } = {},
+): Omit<ApiPlane, 'close'> {
+  let current: ApiPlane | undefined;
+  beforeEach(async () => {
+    current = await startApiPlane(appId, appSecret, options);
+  });
+  afterEach(async () => {
+    const plane = current;
+    current = undefined;
+    await plane?.close();
+  });
+  const live = (): ApiPlane => {
+    if (!current) throw new Error('the API plane exists only inside a test');
+    return current;
+  };
+  return {
+    get client() {
+      return live().client;
+    },
+    get tokens() {
+      return live().tokens;
+    },
+    get moduleRef() {
+      return live().moduleRef;
+    },
+    get sim() {
+      return live().sim;
+    },
+    get url() {
+      return live().url;
+    },
+  };
+}
