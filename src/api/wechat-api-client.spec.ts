@@ -1,3 +1,4 @@
+import { closeAfterEach } from '../../test/support/close-after-each';
 import { rejectionOf } from '../../test/support/rejection';
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
@@ -37,7 +38,7 @@ const HTML: BusinessRoute = {
 
 type Harness = ApiPlane;
 
-const harnesses: Harness[] = [];
+const closes = closeAfterEach();
 jest.setTimeout(20_000);
 
 async function harness(api: ApiModuleOptions = {}): Promise<Harness> {
@@ -45,13 +46,9 @@ async function harness(api: ApiModuleOptions = {}): Promise<Harness> {
     simulator: { businessRoutes: [...WECHAT_BUSINESS_API, ECHO, HTML] },
     api: { busyRetryDelayMs: 5, timeoutMs: 2_000, ...api },
   });
-  harnesses.push(result);
+  closes(() => result.close());
   return result;
 }
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.close();
-});
 
 /** Upstream token calls of the app so far. */
 function tokenCalls(sim: WechatSimulator): number {

@@ -1,6 +1,7 @@
 import { rejectionOf } from '../../test/support/rejection';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
+import { startApiPlane } from '../../test/support/api-plane';
+import { closeAfterEach } from '../../test/support/close-after-each';
 import { AccountConfig } from '../accounts/account-config';
 import { WechatForwarder } from '../api/gateway/wechat-forwarder';
 import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
@@ -143,24 +144,18 @@ describe('withTokenRetry', () => {
 });
 
 describe('one pool per origin', () => {
-  let plane: ApiPlane | undefined;
-  const closers: (() => Promise<void>)[] = [];
-
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await plane?.close();
-    plane = undefined;
-  });
+  const closers = closeAfterEach();
 
   it('the token client, API client, gateway forwarder and customer-service sender share one Pool and its connections', async () => {
-    plane = await startApiPlane(APP, SECRET, { simulator: { businessRoutes: WECHAT_BUSINESS_API } });
+    const plane = await startApiPlane(APP, SECRET, { simulator: { businessRoutes: WECHAT_BUSINESS_API } });
+    closers(() => plane.close());
     const { sim, url, client, tokens } = plane;
     const tokenClient = new WechatTokenClient(url, 2_000);
-    closers.push(() => tokenClient.onModuleDestroy());
+    closers(() => tokenClient.onModuleDestroy());
     const forwarder = new WechatForwarder(tokens, { apiBaseUrl: url });
-    closers.push(() => forwarder.onModuleDestroy());
+    closers(() => forwarder.onModuleDestroy());
     const sender = new CustomerServiceSender(tokens, { apiBaseUrl: url } as ResolvedCallbackOptions);
-    closers.push(() => sender.onModuleDestroy());
+    closers(() => sender.onModuleDestroy());
     const token = await tokens.getAccessToken(APP);
 
     const origin = new URL(url).origin;
@@ -192,7 +187,7 @@ describe('one pool per origin', () => {
 
   it('closes the pool when its last user lets go, and opens a new one for the next', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const a = new WechatTransport({
       baseUrl: server.url,
       timeoutMs: 100,
@@ -225,27 +220,24 @@ describe('one pool per origin', () => {
       connectTimeoutMs: 100,
       connections: 1,
     });
-    closers.push(() => c.close());
+    closers(() => c.close());
     expect(wechatPools().find((pool) => pool.origin === origin)).toMatchObject({ users: 1, open: false });
   });
 });
 
 describe('safe error text', () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
-  });
+  const closers = closeAfterEach();
 
   it('a timeout on a URL with an access_token and a secret says neither', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const transport = new WechatTransport({
       baseUrl: server.url,
       timeoutMs: 150,
       connectTimeoutMs: 1_000,
       connections: 1,
     });
-    closers.push(() => transport.close());
+    closers(() => transport.close());
     const error = await failure(
       transport.request({
         method: 'GET',
@@ -259,9 +251,9 @@ describe('safe error text', () => {
 
   it('the token client turns a timeout of the legacy call (the AppSecret in its URL) into a safe UpstreamTokenError', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const tokenClient = new WechatTokenClient(server.url, 150);
-    closers.push(() => tokenClient.onModuleDestroy());
+    closers(() => tokenClient.onModuleDestroy());
     const account = Object.assign(new AccountConfig(), {
       appId: APP,
       appSecret: 'LegacySecretValue0000000000000001',
@@ -283,7 +275,7 @@ describe('safe error text', () => {
       connectTimeoutMs: 500,
       connections: 1,
     });
-    closers.push(() => transport.close());
+    closers(() => transport.close());
     const error = await failure(
       transport.request({ method: 'GET', path: '/cgi-bin/getcallbackip?access_token=TokenValue987654321' }),
     );

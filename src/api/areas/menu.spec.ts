@@ -2,10 +2,8 @@ import { useApiPlane } from '../../../test/support/api-plane';
 import { sandboxOpenid } from '../../sandbox/business/business-state';
 
 const APP = 'wx0000000000menu01';
-const SECRET = 'menusecret0000000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('menu', () => {
   const menu = {

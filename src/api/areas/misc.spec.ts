@@ -2,10 +2,8 @@ import { useApiPlane } from '../../../test/support/api-plane';
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx0000000000misc01';
-const SECRET = 'miscsecret0000000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('misc', () => {
   it('reads the callback and API domain IP lists', async () => {

@@ -2,10 +2,8 @@ import { useApiPlane } from '../../../test/support/api-plane';
 import { showqrcodeUrl } from './qrcode';
 
 const APP = 'wx00000000000qr001';
-const SECRET = 'qrcodesecret00000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('qrcode', () => {
   it('creates temporary codes with a number or a string scene', async () => {

@@ -2,10 +2,8 @@ import { useApiPlane } from '../../../test/support/api-plane';
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx000000000short01';
-const SECRET = 'shortensecret0000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('shorten', () => {
   it('stores long data under a short key and fetches it back', async () => {

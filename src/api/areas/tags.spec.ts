@@ -2,10 +2,8 @@ import { useApiPlane } from '../../../test/support/api-plane';
 import { sandboxOpenid } from '../../sandbox/business/business-state';
 
 const APP = 'wx0000000000tags01';
-const SECRET = 'tagssecret0000000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('tags', () => {
   it('creates, lists, renames and deletes tags', async () => {

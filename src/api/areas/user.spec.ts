@@ -7,10 +7,8 @@ import {
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx0000000000user01';
-const SECRET = 'usersecret0000000000000000000000';
 
-const h = useApiPlane(APP, SECRET);
-jest.setTimeout(20_000);
+const h = useApiPlane(APP);
 
 describe('user', () => {
   it('reads a follower and a former follower', async () => {
