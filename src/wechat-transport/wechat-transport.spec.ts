@@ -80,6 +80,20 @@ describe('the WeChat errcode table', () => {
 });
 
 describe('withTokenRetry', () => {
+  const errcodeOf = (answer: { errcode: number }): number => answer.errcode;
+
+  /** A WeChat call that always answers `errcode`, counting how often it was made. */
+  function answering(errcode: number): { call: () => Promise<{ errcode: number }>; calls: () => number } {
+    let calls = 0;
+    return {
+      call: async () => {
+        calls++;
+        return { errcode };
+      },
+      calls: () => calls,
+    };
+  }
+
   it('reports a dead token and calls once more with the fresh one, never a third time', async () => {
     const used: string[] = [];
     const reported: string[] = [];
@@ -89,7 +103,7 @@ describe('withTokenRetry', () => {
         used.push(token);
         return { errcode: 40001 };
       },
-      errcodeOf: (answer) => answer.errcode,
+      errcodeOf,
       reportInvalid: async (token) => {
         reported.push(token);
         return `fresh-after-${token}`;
@@ -101,44 +115,36 @@ describe('withTokenRetry', () => {
   });
 
   it('makes one call when the answer is not a dead token', async () => {
-    let calls = 0;
+    const wechat = answering(45009);
     const outcome = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 45009 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: wechat.call,
+      errcodeOf,
       reportInvalid: () => Promise.reject(new Error('must not be called')),
     });
-    expect(calls).toBe(1);
+    expect(wechat.calls()).toBe(1);
     expect(outcome.attempts).toBe(1);
   });
 
   it('repairs without resending what cannot be replayed, and keeps the first answer when no repair came', async () => {
-    let calls = 0;
+    const expired = answering(42001);
     const once = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 42001 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: expired.call,
+      errcodeOf,
       reportInvalid: async () => 'fresh',
       replayable: false,
     });
-    expect(calls).toBe(1);
+    expect(expired.calls()).toBe(1);
     expect(once).toMatchObject({ attempts: 1, repaired: true });
+    const invalid = answering(40014);
     const unrepaired = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 40014 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: invalid.call,
+      errcodeOf,
       reportInvalid: async () => undefined,
     });
-    expect(calls).toBe(2);
+    expect(invalid.calls()).toBe(1);
     expect(unrepaired).toMatchObject({ attempts: 1, repaired: false });
   });
 });
