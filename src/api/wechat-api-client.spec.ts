@@ -1,3 +1,5 @@
+import { closeAfterEach } from '../../test/support/close-after-each';
+import { rejectionOf } from '../../test/support/rejection';
 import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
 import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
 import { WechatSimulator, type BusinessRoute, type SimulatorFault } from '../sandbox/wechat-simulator';
@@ -36,7 +38,7 @@ const HTML: BusinessRoute = {
 
 type Harness = ApiPlane;
 
-const harnesses: Harness[] = [];
+const closes = closeAfterEach();
 jest.setTimeout(20_000);
 
 async function harness(api: ApiModuleOptions = {}): Promise<Harness> {
@@ -44,13 +46,9 @@ async function harness(api: ApiModuleOptions = {}): Promise<Harness> {
     simulator: { businessRoutes: [...WECHAT_BUSINESS_API, ECHO, HTML] },
     api: { busyRetryDelayMs: 5, timeoutMs: 2_000, ...api },
   });
-  harnesses.push(result);
+  closes(() => result.close());
   return result;
 }
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.close();
-});
 
 /** Upstream token calls of the app so far. */
 function tokenCalls(sim: WechatSimulator): number {
@@ -58,14 +56,7 @@ function tokenCalls(sim: WechatSimulator): number {
   return stats.token + stats.stableToken;
 }
 
-async function failure(promise: Promise<unknown>): Promise<WechatApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as WechatApiError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<WechatApiError>(promise);
 
 describe('WechatApiClient requests', () => {
   it('adds the account token as ?access_token= and resolves to the parsed answer', async () => {

@@ -1,17 +1,18 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import { connectAccountsPlane, type ApiPlane } from '../../test/support/api-plane';
+import { closeAfterEach } from '../../test/support/close-after-each';
+import { rejectionOf } from '../../test/support/rejection';
+import { Test } from '@nestjs/testing';
 import { AccountConfig } from '../accounts/account-config';
 import { sandboxOpenid } from '../sandbox/business/business-state';
 import { mintSandboxOAuthCode } from '../sandbox/business/oauth';
 import { WechatSimulator } from '../sandbox/wechat-simulator';
 import { MemoryTokenStore } from '../store/memory-token-store';
-import { AccountNotFoundError } from '../token/errors/account-not-found.error';
 import { TokenModule } from '../token/token.module';
-import { TokenService } from '../token/token.service';
 import { ApiModule } from './api.module';
+import { AccountNotFoundError } from '../token/errors/account-not-found.error';
 import { WechatApiError } from './errors/wechat-api.error';
 import { WechatPermissionError } from './errors/wechat-permission.error';
 import { WechatTokenError } from './errors/wechat-token.error';
-import { WechatApiClient } from './wechat-api-client';
 import { WechatOAuth } from './wechat-oauth';
 
 const APP = 'wx000000000oauth01';
@@ -20,16 +21,11 @@ const SECRET = 'oauthsecret0000000000000000000001';
 const WRONG = 'wx000000000oauth02';
 const WRONG_SECRET = 'notthesecret00000000000000000002';
 
-interface Harness {
-  sim: WechatSimulator;
-  url: string;
+interface Harness extends ApiPlane {
   oauth: WechatOAuth;
-  client: WechatApiClient;
-  tokens: TokenService;
-  moduleRef: TestingModule;
 }
 
-const harnesses: Harness[] = [];
+const closes = closeAfterEach();
 let clock = Date.now();
 jest.setTimeout(20_000);
 
@@ -43,45 +39,20 @@ async function harness(): Promise<Harness> {
     now: () => clock,
   });
   const url = await sim.listen();
-  const accounts = [
-    Object.assign(new AccountConfig(), { appId: APP, appSecret: SECRET }),
-    Object.assign(new AccountConfig(), { appId: WRONG, appSecret: WRONG_SECRET }),
-  ];
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      TokenModule.forRoot({ accounts, apiBaseUrl: url, store: new MemoryTokenStore(), isGlobal: true }),
-      ApiModule.forRoot({ apiBaseUrl: url, oauthBaseUrl: url }),
+  closes(() => sim.close());
+  const plane = await connectAccountsPlane(
+    [
+      { appId: APP, appSecret: SECRET },
+      { appId: WRONG, appSecret: WRONG_SECRET },
     ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
-  const result = {
-    sim,
     url,
-    oauth: moduleRef.get(WechatOAuth),
-    client: moduleRef.get(WechatApiClient),
-    tokens: moduleRef.get(TokenService),
-    moduleRef,
-  };
-  harnesses.push(result);
-  return result;
+    { oauthBaseUrl: url },
+  );
+  closes(() => plane.close());
+  return { ...plane, sim, url, oauth: plane.moduleRef.get(WechatOAuth) };
 }
 
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) {
-    await h.moduleRef.close();
-    await h.sim.close();
-  }
-});
-
-async function failure(promise: Promise<unknown>): Promise<WechatApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as WechatApiError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<WechatApiError>(promise);
 
 /** Follows the authorize URL like WeChat's in-app browser: the simulator consents and redirects. */
 async function consent(authorizeUrl: string): Promise<URL> {

@@ -1,36 +1,16 @@
+import {
+  accountsEnv,
+  AES_KEY,
+  configError,
+  LEGACY,
+  loadError,
+  STABLE,
+} from '../../test/support/config-fixtures';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAccounts, parseAccountsFile } from './accounts-file';
-import { ConfigError } from './config-error';
 import { loadWxhubConfig } from './wxhub-config';
-
-const STABLE = { appId: 'wx1234567890abcdef', appSecret: 'abcdef0123456789abcdef0123456789' };
-const LEGACY = {
-  appId: 'wxfedcba0987654321',
-  appSecret: '0123456789abcdef0123456789abcdef',
-  tokenEndpoint: 'legacy',
-};
-const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
-
-function accountsEnv(accounts: unknown, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { WECHAT_ACCOUNTS: JSON.stringify(accounts), ...env };
-}
-
-/** The ConfigError that `load` throws; fails the test if it throws something else or nothing. */
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
-}
-
-function loadError(env: NodeJS.ProcessEnv): ConfigError {
-  return configError(() => loadWxhubConfig(env));
-}
 
 describe('WECHAT_ACCOUNTS_FILE', () => {
   let dir: string;

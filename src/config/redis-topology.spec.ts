@@ -1,20 +1,5 @@
-import { ConfigError } from './config-error';
+import { loadError } from '../../test/support/config-fixtures';
 import { loadWxhubConfig } from './wxhub-config';
-
-/** The ConfigError that `load` throws; fails the test if it throws something else or nothing. */
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
-}
-
-function loadError(env: NodeJS.ProcessEnv): ConfigError {
-  return configError(() => loadWxhubConfig(env));
-}
 
 describe('Redis connection', () => {
   it('reads REDIS_URL', () => {
@@ -46,27 +31,22 @@ describe('Redis connection', () => {
     });
   });
 
-  it('refuses REDIS_URL together with REDIS_SENTINELS', () => {
-    const error = loadError({
-      REDIS_URL: 'redis://cache:6379',
-      REDIS_SENTINELS: 's1:26379',
-      REDIS_SENTINEL_NAME: 'mymaster',
-    });
+  it.each([
+    [
+      'REDIS_URL together with REDIS_SENTINELS',
+      { REDIS_URL: 'redis://cache:6379' },
+      'REDIS_URL and REDIS_SENTINELS',
+    ],
+    [
+      'REDIS_CLUSTER_NODES together with REDIS_SENTINELS, naming both',
+      { REDIS_CLUSTER_NODES: 'n1:7000' },
+      'REDIS_SENTINELS and REDIS_CLUSTER_NODES',
+    ],
+  ])('refuses %s', (_what, other, named) => {
+    const error = loadError({ ...other, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'mymaster' });
 
     expect(error.problems).toEqual([
-      'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got REDIS_URL and REDIS_SENTINELS)',
-    ]);
-  });
-
-  it('refuses REDIS_CLUSTER_NODES together with REDIS_SENTINELS, naming both', () => {
-    const error = loadError({
-      REDIS_CLUSTER_NODES: 'n1:7000',
-      REDIS_SENTINELS: 's1:26379',
-      REDIS_SENTINEL_NAME: 'mymaster',
-    });
-
-    expect(error.problems).toEqual([
-      'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got REDIS_SENTINELS and REDIS_CLUSTER_NODES)',
+      `set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${named})`,
     ]);
   });
 

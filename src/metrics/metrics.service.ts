@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { labelledChildren } from './labelled-children';
 
 export type UpstreamTokenEndpoint = 'stable_token' | 'token' | 'stable_token_force' | 'probe';
 export type CallbackOutcome = 'replied' | 'success' | 'duplicate' | 'late' | 'error';
@@ -86,7 +87,10 @@ export class MetricsService {
     labelNames: ['via', 'errcode'] as const,
     registers: [this.registry],
   });
-  private readonly callbackDurationChildren = new Map<string, { observe(value: number): void }>();
+  // once per push: the labelled child is looked up once per (account, outcome), not rebuilt from its labels
+  private readonly callbackDurationOf = labelledChildren((appId, outcome) =>
+    this.callbackDuration.labels(appId, outcome),
+  );
   private readonly dedupeHits = new Counter({
     name: 'wxhub_callback_dedupe_hits_total',
     help: 'Pushes answered as duplicates of one already handled or being handled',
@@ -131,14 +135,7 @@ export class MetricsService {
   }
 
   callbackAnswered(appId: string, outcome: CallbackOutcome, seconds: number): void {
-    // once per push: the labelled child is looked up once per (account, outcome), not rebuilt from its labels
-    const key = `${appId}\n${outcome}`;
-    let child = this.callbackDurationChildren.get(key);
-    if (child === undefined) {
-      child = this.callbackDuration.labels(appId, outcome);
-      this.callbackDurationChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.callbackDurationOf(appId, outcome).observe(seconds);
   }
 
   /** A caller waited for a refresh running elsewhere: `done` when it got the value, `timeout` when it gave up. */

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
+import { labelledChildren } from './labelled-children';
 import { MetricsService } from './metrics.service';
 
 /** How often the per-key summary of successful reads is logged (only when there were reads). */
@@ -25,8 +26,8 @@ export interface ReadSummaryEntry {
 export class TokenReads implements OnApplicationShutdown {
   private readonly logger = new Logger('TokenReads');
   private readonly total: Counter<'app_id' | 'route'>;
-  /** Labelled children by `route\nappId`: a read costs a map lookup, not a label hash. */
-  private readonly children = new Map<string, { inc(): void }>();
+  /** A read costs a map lookup, not a label hash. */
+  private readonly totalOf = labelledChildren((appId, route) => this.total.labels(appId, route));
   private tally = new Map<string, ReadSummaryEntry>();
   private readonly timer: NodeJS.Timeout;
 
@@ -42,14 +43,8 @@ export class TokenReads implements OnApplicationShutdown {
 
   /** A successful read of `appId` through `route` (the route's pattern) by `reader` (`key#…`, or an address). */
   count(route: string, appId: string, reader: string): void {
-    const childKey = `${route}\n${appId}`;
-    let child = this.children.get(childKey);
-    if (child === undefined) {
-      child = this.total.labels(appId, route);
-      this.children.set(childKey, child);
-    }
-    child.inc();
-    const tallyKey = `${reader}\n${childKey}`;
+    this.totalOf(appId, route).inc();
+    const tallyKey = `${reader}\n${route}\n${appId}`;
     const entry = this.tally.get(tallyKey);
     if (entry === undefined) this.tally.set(tallyKey, { reader, appId, route, reads: 1 });
     else entry.reads++;

@@ -1,3 +1,4 @@
+import { fetchRead } from '../../test/support/http';
 import { readSandboxSettings, SandboxEnvError } from './main';
 import { WechatSimulator, type SimulatorFault } from './wechat-simulator';
 
@@ -22,16 +23,9 @@ const sim = new WechatSimulator({ apps: [APP_A, APP_B], now: () => clock });
 let base = '';
 
 async function call(path: string, init?: RequestInit): Promise<Answer> {
-  const response = await fetch(base + path, init);
-  const text = await response.text();
-  seenBodies.push(text);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json };
+  const answer = await fetchRead(base + path, init);
+  seenBodies.push(answer.text);
+  return answer;
 }
 
 function post(path: string, body: unknown): Promise<Answer> {

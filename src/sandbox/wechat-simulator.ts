@@ -38,19 +38,7 @@ export type {
   BusinessRoute,
 } from './business/business-contract';
 export { SimulatorInputError, SimulatorNotFoundError } from './simulator/simulator-input';
-export type {
-  RecordedCustomMessage,
-  RecordedRequest,
-  SimulatorApp,
-  SimulatorAppStats,
-  SimulatorFault,
-  SimulatorFaultKind,
-  SimulatorStats,
-  SimulatorTiming,
-  TokenEndpoint,
-  TokenGrant,
-  TokenState,
-} from './simulator/simulator-types';
+export type * from './simulator/simulator-types';
 
 /** Construction options of {@link WechatSimulator}. */
 export interface SimulatorOptions extends SimulatorTiming {

@@ -33,19 +33,31 @@ async function lockWaitSamples(metrics: MetricsService): Promise<string[]> {
   return text.split('\n').filter((line) => line.startsWith('wxhub_lock_wait_seconds_count'));
 }
 
+/**
+ * Two instances sharing one store, the first holding the refresh lock until `release()`; only the second reports
+ * metrics, so every sample is its own.
+ */
+async function lockHeldByAnotherInstance(waitTimeoutMs: number): Promise<{
+  metrics: MetricsService;
+  second: CredentialCoordinator;
+  holder: Promise<CredentialRecord>;
+  release: () => void;
+}> {
+  const store = new MemoryTokenStore();
+  const metrics = new MetricsService();
+  const options = resolveTokenPlaneOptions({ accounts: [], waitTimeoutMs });
+  const first = new CredentialCoordinator(store, { ...options, instanceId: 'a' });
+  const second = new CredentialCoordinator(store, { ...options, instanceId: 'b' }, metrics);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const holder = first.coordinate(APP, 'token', slowRefresh(first, released));
+  await new Promise((r) => setTimeout(r, 20)); // the first instance holds the lock now
+  return { metrics, second, holder, release };
+}
+
 describe('CredentialCoordinator lock wait metric', () => {
   it('times a caller that waited for the refresh another instance was running, and only that caller', async () => {
-    const store = new MemoryTokenStore();
-    const metrics = new MetricsService();
-    const options = resolveTokenPlaneOptions({ accounts: [], waitTimeoutMs: 5_000 });
-    // two instances sharing one store; only the second reports metrics, so every sample is its own
-    const first = new CredentialCoordinator(store, { ...options, instanceId: 'a' });
-    const second = new CredentialCoordinator(store, { ...options, instanceId: 'b' }, metrics);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-
-    const holder = first.coordinate(APP, 'token', slowRefresh(first, released));
-    await new Promise((r) => setTimeout(r, 20)); // the first instance holds the lock now
+    const { metrics, second, holder, release } = await lockHeldByAnotherInstance(5_000);
     const waiter = second.coordinate(APP, 'token', slowRefresh(second, Promise.resolve()));
     await new Promise((r) => setTimeout(r, 300));
     release();
@@ -68,15 +80,7 @@ describe('CredentialCoordinator lock wait metric', () => {
   });
 
   it('records a wait that timed out', async () => {
-    const store = new MemoryTokenStore();
-    const metrics = new MetricsService();
-    const options = resolveTokenPlaneOptions({ accounts: [], waitTimeoutMs: 200 });
-    const first = new CredentialCoordinator(store, { ...options, instanceId: 'a' });
-    const second = new CredentialCoordinator(store, { ...options, instanceId: 'b' }, metrics);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holder = first.coordinate(APP, 'token', slowRefresh(first, released));
-    await new Promise((r) => setTimeout(r, 20));
+    const { metrics, second, holder, release } = await lockHeldByAnotherInstance(200);
 
     await expect(
       second.coordinate(APP, 'token', slowRefresh(second, Promise.resolve())),

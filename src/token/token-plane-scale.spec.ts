@@ -1,3 +1,4 @@
+import { closeAfterEach } from '../../test/support/close-after-each';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AccountConfig } from '../accounts/account-config';
 import { MemoryTokenStore } from '../store/memory-token-store';
@@ -29,7 +30,7 @@ interface Plane {
   maxInFlight: () => number;
 }
 
-const planes: Plane[] = [];
+const closes = closeAfterEach();
 
 async function plane(n: number, latencyMs: number, module: Partial<TokenModuleOptions> = {}): Promise<Plane> {
   const list = apps(n);
@@ -67,16 +68,10 @@ async function plane(n: number, latencyMs: number, module: Partial<TokenModuleOp
     moduleRef,
     maxInFlight: () => max,
   };
-  planes.push(result);
+  closes(() => sim.close());
+  closes(() => moduleRef.close());
   return result;
 }
-
-afterEach(async () => {
-  for (const p of planes.splice(0)) {
-    await p.moduleRef.close();
-    await p.sim.close();
-  }
-});
 
 async function allLive(p: Plane, n: number, limitMs: number): Promise<number> {
   const started = Date.now();

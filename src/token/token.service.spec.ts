@@ -1,3 +1,4 @@
+import { closeAfterEach } from '../../test/support/close-after-each';
 import { type LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AccountConfig } from '../accounts/account-config';
@@ -44,7 +45,7 @@ interface Plane {
   moduleRef: TestingModule;
 }
 
-const planes: Plane[] = [];
+const closes = closeAfterEach();
 
 jest.setTimeout(20_000);
 
@@ -78,16 +79,10 @@ async function plane(
   moduleRef.useLogger(logs);
   await moduleRef.init();
   const result = { sim, tokens: moduleRef.get(TokenService), logs, moduleRef };
-  planes.push(result);
+  closes(() => sim.close());
+  closes(() => moduleRef.close());
   return result;
 }
-
-afterEach(async () => {
-  for (const p of planes.splice(0)) {
-    await p.moduleRef.close();
-    await p.sim.close();
-  }
-});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

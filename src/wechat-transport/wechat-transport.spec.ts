@@ -1,5 +1,7 @@
+import { rejectionOf } from '../../test/support/rejection';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startApiPlane, type ApiPlane } from '../../test/support/api-plane';
+import { startApiPlane } from '../../test/support/api-plane';
+import { closeAfterEach } from '../../test/support/close-after-each';
 import { AccountConfig } from '../accounts/account-config';
 import { WechatForwarder } from '../api/gateway/wechat-forwarder';
 import { WECHAT_BUSINESS_API } from '../sandbox/business/business-api';
@@ -44,14 +46,7 @@ function everythingIn(error: unknown): string {
   );
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf<unknown>(promise);
 
 describe('the WeChat errcode table', () => {
   it('names the dead-token codes once: 40001, 40014, 42001', () => {
@@ -85,6 +80,20 @@ describe('the WeChat errcode table', () => {
 });
 
 describe('withTokenRetry', () => {
+  const errcodeOf = (answer: { errcode: number }): number => answer.errcode;
+
+  /** A WeChat call that always answers `errcode`, counting how often it was made. */
+  function answering(errcode: number): { call: () => Promise<{ errcode: number }>; calls: () => number } {
+    let calls = 0;
+    return {
+      call: async () => {
+        calls++;
+        return { errcode };
+      },
+      calls: () => calls,
+    };
+  }
+
   it('reports a dead token and calls once more with the fresh one, never a third time', async () => {
     const used: string[] = [];
     const reported: string[] = [];
@@ -94,7 +103,7 @@ describe('withTokenRetry', () => {
         used.push(token);
         return { errcode: 40001 };
       },
-      errcodeOf: (answer) => answer.errcode,
+      errcodeOf,
       reportInvalid: async (token) => {
         reported.push(token);
         return `fresh-after-${token}`;
@@ -106,67 +115,53 @@ describe('withTokenRetry', () => {
   });
 
   it('makes one call when the answer is not a dead token', async () => {
-    let calls = 0;
+    const wechat = answering(45009);
     const outcome = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 45009 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: wechat.call,
+      errcodeOf,
       reportInvalid: () => Promise.reject(new Error('must not be called')),
     });
-    expect(calls).toBe(1);
+    expect(wechat.calls()).toBe(1);
     expect(outcome.attempts).toBe(1);
   });
 
   it('repairs without resending what cannot be replayed, and keeps the first answer when no repair came', async () => {
-    let calls = 0;
+    const expired = answering(42001);
     const once = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 42001 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: expired.call,
+      errcodeOf,
       reportInvalid: async () => 'fresh',
       replayable: false,
     });
-    expect(calls).toBe(1);
+    expect(expired.calls()).toBe(1);
     expect(once).toMatchObject({ attempts: 1, repaired: true });
+    const invalid = answering(40014);
     const unrepaired = await withTokenRetry({
       token: 't',
-      call: async () => {
-        calls++;
-        return { errcode: 40014 };
-      },
-      errcodeOf: (answer) => answer.errcode,
+      call: invalid.call,
+      errcodeOf,
       reportInvalid: async () => undefined,
     });
-    expect(calls).toBe(2);
+    expect(invalid.calls()).toBe(1);
     expect(unrepaired).toMatchObject({ attempts: 1, repaired: false });
   });
 });
 
 describe('one pool per origin', () => {
-  let plane: ApiPlane | undefined;
-  const closers: (() => Promise<void>)[] = [];
-
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await plane?.close();
-    plane = undefined;
-  });
+  const closers = closeAfterEach();
 
   it('the token client, API client, gateway forwarder and customer-service sender share one Pool and its connections', async () => {
-    plane = await startApiPlane(APP, SECRET, { simulator: { businessRoutes: WECHAT_BUSINESS_API } });
+    const plane = await startApiPlane(APP, SECRET, { simulator: { businessRoutes: WECHAT_BUSINESS_API } });
+    closers(() => plane.close());
     const { sim, url, client, tokens } = plane;
     const tokenClient = new WechatTokenClient(url, 2_000);
-    closers.push(() => tokenClient.onModuleDestroy());
+    closers(() => tokenClient.onModuleDestroy());
     const forwarder = new WechatForwarder(tokens, { apiBaseUrl: url });
-    closers.push(() => forwarder.onModuleDestroy());
+    closers(() => forwarder.onModuleDestroy());
     const sender = new CustomerServiceSender(tokens, { apiBaseUrl: url } as ResolvedCallbackOptions);
-    closers.push(() => sender.onModuleDestroy());
+    closers(() => sender.onModuleDestroy());
     const token = await tokens.getAccessToken(APP);
 
     const origin = new URL(url).origin;
@@ -198,7 +193,7 @@ describe('one pool per origin', () => {
 
   it('closes the pool when its last user lets go, and opens a new one for the next', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const a = new WechatTransport({
       baseUrl: server.url,
       timeoutMs: 100,
@@ -231,27 +226,24 @@ describe('one pool per origin', () => {
       connectTimeoutMs: 100,
       connections: 1,
     });
-    closers.push(() => c.close());
+    closers(() => c.close());
     expect(wechatPools().find((pool) => pool.origin === origin)).toMatchObject({ users: 1, open: false });
   });
 });
 
 describe('safe error text', () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
-  });
+  const closers = closeAfterEach();
 
   it('a timeout on a URL with an access_token and a secret says neither', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const transport = new WechatTransport({
       baseUrl: server.url,
       timeoutMs: 150,
       connectTimeoutMs: 1_000,
       connections: 1,
     });
-    closers.push(() => transport.close());
+    closers(() => transport.close());
     const error = await failure(
       transport.request({
         method: 'GET',
@@ -265,9 +257,9 @@ describe('safe error text', () => {
 
   it('the token client turns a timeout of the legacy call (the AppSecret in its URL) into a safe UpstreamTokenError', async () => {
     const server = await silentServer();
-    closers.push(() => server.close());
+    closers(() => server.close());
     const tokenClient = new WechatTokenClient(server.url, 150);
-    closers.push(() => tokenClient.onModuleDestroy());
+    closers(() => tokenClient.onModuleDestroy());
     const account = Object.assign(new AccountConfig(), {
       appId: APP,
       appSecret: 'LegacySecretValue0000000000000001',
@@ -289,7 +281,7 @@ describe('safe error text', () => {
       connectTimeoutMs: 500,
       connections: 1,
     });
-    closers.push(() => transport.close());
+    closers(() => transport.close());
     const error = await failure(
       transport.request({ method: 'GET', path: '/cgi-bin/getcallbackip?access_token=TokenValue987654321' }),
     );

@@ -23,17 +23,25 @@ export interface ApiPlane extends ApiClientPlane {
 }
 
 /** Token + API planes for one account against WeChat at `url` (a simulator in this or another process). */
-export async function connectApiPlane(
+export function connectApiPlane(
   appId: string,
   appSecret: string,
   url: string,
   api: ApiModuleOptions = {},
 ): Promise<ApiClientPlane> {
-  const account = Object.assign(new AccountConfig(), { appId, appSecret });
+  return connectAccountsPlane([{ appId, appSecret }], url, api);
+}
+
+/** The same for several accounts. */
+export async function connectAccountsPlane(
+  accounts: { appId: string; appSecret: string }[],
+  url: string,
+  api: ApiModuleOptions = {},
+): Promise<ApiClientPlane> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       TokenModule.forRoot({
-        accounts: [account],
+        accounts: accounts.map((account) => Object.assign(new AccountConfig(), account)),
         apiBaseUrl: url,
         store: new MemoryTokenStore(),
         isGlobal: true,
@@ -66,6 +74,50 @@ export async function startApiPlane(
     close: async () => {
       await plane.close();
       await sim.close();
+    },
+  };
+}
+
+/**
+ * Starts a fresh {@link startApiPlane} before each test of the calling spec file and closes it after, and gives
+ * each test 20 s (a simulator and a Nest module start per test). The account's secret only has to match between
+ * the simulator and the token plane, so it defaults to one derived from the appId. The returned handle always
+ * reads the current test's plane, so a spec can keep one `const` at file level.
+ */
+export function useApiPlane(
+  appId: string,
+  appSecret = `${appId}-secret`,
+  options: { simulator?: SimulatorOptions; api?: ApiModuleOptions } = {},
+): Omit<ApiPlane, 'close'> {
+  jest.setTimeout(20_000);
+  let current: ApiPlane | undefined;
+  beforeEach(async () => {
+    current = await startApiPlane(appId, appSecret, options);
+  });
+  afterEach(async () => {
+    const plane = current;
+    current = undefined;
+    await plane?.close();
+  });
+  const live = (): ApiPlane => {
+    if (!current) throw new Error('the API plane exists only inside a test');
+    return current;
+  };
+  return {
+    get client() {
+      return live().client;
+    },
+    get tokens() {
+      return live().tokens;
+    },
+    get moduleRef() {
+      return live().moduleRef;
+    },
+    get sim() {
+      return live().sim;
+    },
+    get url() {
+      return live().url;
     },
   };
 }

@@ -49,3 +49,25 @@ function parseBody(text: string, contentType: string | null, url: string): unkno
 function toRecord(headers: RequestInit['headers']): Record<string, string> {
   return Object.fromEntries(new Headers(headers));
 }
+
+/** A fetched response read whole, whatever its content-type. */
+export interface ReadResponse<J = unknown> {
+  status: number;
+  text: string;
+  /** The text parsed as JSON; undefined when it does not parse. */
+  json: J;
+  headers: Headers;
+}
+
+/** Fetches `url` and reads the whole answer, as text and (where it parses) as JSON. */
+export async function fetchRead<J = unknown>(url: string, init?: RequestInit): Promise<ReadResponse<J>> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, text, json: json as J, headers: response.headers };
+}

@@ -1,6 +1,6 @@
 import type { MultipartUpload } from '../multipart';
 import type { WechatCaller } from '../wechat-request';
-import { checkSize, type MediaFile } from './media';
+import { checkSize, jsonAnswerOf, type MediaFile } from './media';
 
 /** Kinds of permanent material that are uploaded as files. */
 export type MaterialType = 'image' | 'voice' | 'video' | 'thumb';
@@ -107,24 +107,17 @@ export class MaterialApi {
       json: { media_id: mediaId },
       responseType: 'buffer',
     });
-    if (/json|text\/plain/i.test(binary.contentType)) {
-      let parsed: Record<string, unknown> | undefined;
-      try {
-        parsed = JSON.parse(binary.data.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed && Array.isArray(parsed.news_item)) {
-        return { kind: 'news', news_item: parsed.news_item as MaterialNewsItem[] };
-      }
-      if (parsed && typeof parsed.down_url === 'string') {
-        return {
-          kind: 'video',
-          title: String(parsed.title ?? ''),
-          description: String(parsed.description ?? ''),
-          down_url: parsed.down_url,
-        };
-      }
+    const parsed = jsonAnswerOf(binary);
+    if (parsed && Array.isArray(parsed.news_item)) {
+      return { kind: 'news', news_item: parsed.news_item as MaterialNewsItem[] };
+    }
+    if (parsed && typeof parsed.down_url === 'string') {
+      return {
+        kind: 'video',
+        title: String(parsed.title ?? ''),
+        description: String(parsed.description ?? ''),
+        down_url: parsed.down_url,
+      };
     }
     return { kind: 'file', contentType: binary.contentType, filename: binary.filename, data: binary.data };
   }

@@ -1,3 +1,4 @@
+import { closeAfterEach } from '../../../test/support/close-after-each';
 import { connectApiPlane, type ApiClientPlane } from '../../../test/support/api-plane';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,23 +17,19 @@ const CHUNK = 64 * 1024;
 
 type Harness = ApiClientPlane;
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = closeAfterEach();
 jest.setTimeout(60_000);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
 async function api(url: string): Promise<Harness> {
   const plane = await connectApiPlane(APP, SECRET, url);
-  cleanups.push(() => plane.close());
+  cleanups(() => plane.close());
   return plane;
 }
 
 async function inProcess(): Promise<Harness & { sim: WechatSimulator }> {
   const sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: SECRET }] });
   const url = await sim.listen();
-  cleanups.push(() => sim.close());
+  cleanups(() => sim.close());
   return { sim, ...(await api(url)) };
 }
 
@@ -62,7 +59,7 @@ async function childSimulator(): Promise<string> {
     env: { ...process.env, SIM_APPS: JSON.stringify([{ appId: APP, appSecret: SECRET }]) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  cleanups.push(
+  cleanups(
     () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();

@@ -141,10 +141,22 @@ export function checkSize(file: MediaFile, limit: number, what: string): void {
 function videoUrlOf(
   binary: Pick<WechatBinary | WechatBinaryStream, 'contentType'> & { data: Buffer },
 ): string | undefined {
+  const parsed = jsonAnswerOf(binary);
+  return typeof parsed?.video_url === 'string' ? parsed.video_url : undefined;
+}
+
+/**
+ * The JSON object a download answered instead of a file (WeChat sends a video's URL, a news item, … as JSON
+ * or text/plain), or undefined when the answer is a file.
+ */
+export function jsonAnswerOf(binary: {
+  contentType: string;
+  data: Buffer;
+}): Record<string, unknown> | undefined {
   if (!/json|text\/plain/i.test(binary.contentType)) return undefined;
   try {
-    const parsed = JSON.parse(binary.data.toString('utf8')) as { video_url?: unknown };
-    return typeof parsed.video_url === 'string' ? parsed.video_url : undefined;
+    const parsed: unknown = JSON.parse(binary.data.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

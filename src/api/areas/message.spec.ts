@@ -1,4 +1,4 @@
-import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
+import { useApiPlane } from '../../../test/support/api-plane';
 import {
   SANDBOX_TEMPLATE_ID,
   SANDBOX_UNSUBSCRIBED_OPENID,
@@ -6,16 +6,8 @@ import {
 } from '../../sandbox/business/business-state';
 
 const APP = 'wx00000000000msg01';
-const SECRET = 'messagesecret0000000000000000000';
 
-let h: ApiPlane;
-jest.setTimeout(20_000);
-
-beforeEach(async () => {
-  h = await startApiPlane(APP, SECRET);
-});
-
-afterEach(() => h.close());
+const h = useApiPlane(APP);
 
 describe('message', () => {
   it('sends a customer-service message (recorded as the user would receive it)', async () => {

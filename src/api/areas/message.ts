@@ -81,12 +81,7 @@ export class MessageApi {
 
   /** `POST /cgi-bin/message/custom/send`. Not retried on -1 (the user could get the message twice). */
   async sendCustom(appId: string, message: CustomMessage): Promise<void> {
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/message/custom/send',
-      json: message,
-      retryBusy: false,
-    });
+    await this.sendOnce(appId, '/cgi-bin/message/custom/send', message);
   }
 
   /** `POST /cgi-bin/message/custom/typing`: shows or hides "typing…" for the user (within the same window). */
@@ -104,22 +99,17 @@ export class MessageApi {
    * duplicate message would reach the user): set `client_msg_id` and retry yourself if you need to.
    */
   async sendTemplate(appId: string, message: TemplateMessage): Promise<{ msgid: number }> {
-    const result = await this.client.request<{ msgid: number }>(appId, {
-      method: 'POST',
-      path: '/cgi-bin/message/template/send',
-      json: message,
-      retryBusy: false,
-    });
+    const result = await this.sendOnce<{ msgid: number }>(appId, '/cgi-bin/message/template/send', message);
     return { msgid: result.msgid };
   }
 
   /** `POST /cgi-bin/message/subscribe/bizsend`. The outcome arrives as `subscribe_msg_sent_event`. Not retried on -1. */
   async sendSubscribe(appId: string, message: SubscribeMessage): Promise<void> {
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/message/subscribe/bizsend',
-      json: message,
-      retryBusy: false,
-    });
+    await this.sendOnce(appId, '/cgi-bin/message/subscribe/bizsend', message);
+  }
+
+  /** Sends a message once: a -1 is not retried, since the user could get the message twice. */
+  private sendOnce<T = unknown>(appId: string, path: string, message: object): Promise<T> {
+    return this.client.request<T>(appId, { method: 'POST', path, json: message, retryBusy: false });
   }
 }

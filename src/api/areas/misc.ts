@@ -45,23 +45,17 @@ export class MiscApi {
   ) {}
 
   /** `GET /cgi-bin/getcallbackip`: the addresses WeChat calls our callback URL from. */
-  async callbackIps(appId: string): Promise<string[]> {
-    return (
-      await this.client.request<{ ip_list: string[] }>(appId, {
-        method: 'GET',
-        path: '/cgi-bin/getcallbackip',
-      })
-    ).ip_list;
+  callbackIps(appId: string): Promise<string[]> {
+    return this.ipList(appId, '/cgi-bin/getcallbackip');
   }
 
   /** `GET /cgi-bin/get_api_domain_ip`: the addresses of api.weixin.qq.com (they change: refresh daily, never pin). */
-  async apiDomainIps(appId: string): Promise<string[]> {
-    return (
-      await this.client.request<{ ip_list: string[] }>(appId, {
-        method: 'GET',
-        path: '/cgi-bin/get_api_domain_ip',
-      })
-    ).ip_list;
+  apiDomainIps(appId: string): Promise<string[]> {
+    return this.ipList(appId, '/cgi-bin/get_api_domain_ip');
+  }
+
+  private async ipList(appId: string, path: string): Promise<string[]> {
+    return (await this.client.request<{ ip_list: string[] }>(appId, { method: 'GET', path })).ip_list;
   }
 
   /** `POST /cgi-bin/callback/check`: WeChat resolves and/or pings our callback domain and reports what it saw. */

@@ -1,17 +1,9 @@
-import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
+import { useApiPlane } from '../../../test/support/api-plane';
 import { showqrcodeUrl } from './qrcode';
 
 const APP = 'wx00000000000qr001';
-const SECRET = 'qrcodesecret00000000000000000000';
 
-let h: ApiPlane;
-jest.setTimeout(20_000);
-
-beforeEach(async () => {
-  h = await startApiPlane(APP, SECRET);
-});
-
-afterEach(() => h.close());
+const h = useApiPlane(APP);
 
 describe('qrcode', () => {
   it('creates temporary codes with a number or a string scene', async () => {

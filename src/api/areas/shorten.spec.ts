@@ -1,17 +1,9 @@
-import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
+import { useApiPlane } from '../../../test/support/api-plane';
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx000000000short01';
-const SECRET = 'shortensecret0000000000000000000';
 
-let h: ApiPlane;
-jest.setTimeout(20_000);
-
-beforeEach(async () => {
-  h = await startApiPlane(APP, SECRET);
-});
-
-afterEach(() => h.close());
+const h = useApiPlane(APP);
 
 describe('shorten', () => {
   it('stores long data under a short key and fetches it back', async () => {

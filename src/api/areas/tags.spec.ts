@@ -1,17 +1,9 @@
-import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
+import { useApiPlane } from '../../../test/support/api-plane';
 import { sandboxOpenid } from '../../sandbox/business/business-state';
 
 const APP = 'wx0000000000tags01';
-const SECRET = 'tagssecret0000000000000000000000';
 
-let h: ApiPlane;
-jest.setTimeout(20_000);
-
-beforeEach(async () => {
-  h = await startApiPlane(APP, SECRET);
-});
-
-afterEach(() => h.close());
+const h = useApiPlane(APP);
 
 describe('tags', () => {
   it('creates, lists, renames and deletes tags', async () => {

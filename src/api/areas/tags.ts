@@ -68,23 +68,13 @@ export class TagsApi {
   }
 
   /** `POST /cgi-bin/tags/members/batchtagging`: up to 50 users. */
-  async tagUsers(appId: string, tagId: number, openids: readonly string[]): Promise<void> {
-    checkList(openids, TAGGING_LIMIT, 'tags/members/batchtagging');
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/tags/members/batchtagging',
-      json: { openid_list: openids, tagid: tagId },
-    });
+  tagUsers(appId: string, tagId: number, openids: readonly string[]): Promise<void> {
+    return this.changeMembers(appId, 'tags/members/batchtagging', TAGGING_LIMIT, openids, { tagid: tagId });
   }
 
   /** `POST /cgi-bin/tags/members/batchuntagging`: up to 50 users. */
-  async untagUsers(appId: string, tagId: number, openids: readonly string[]): Promise<void> {
-    checkList(openids, TAGGING_LIMIT, 'tags/members/batchuntagging');
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/tags/members/batchuntagging',
-      json: { openid_list: openids, tagid: tagId },
-    });
+  untagUsers(appId: string, tagId: number, openids: readonly string[]): Promise<void> {
+    return this.changeMembers(appId, 'tags/members/batchuntagging', TAGGING_LIMIT, openids, { tagid: tagId });
   }
 
   /** `POST /cgi-bin/user/tag/get`: a page (up to 10,000) of the users carrying a tag. */
@@ -116,22 +106,28 @@ export class TagsApi {
   }
 
   /** `POST /cgi-bin/tags/members/batchblacklist`: up to 20 users. */
-  async blacklistUsers(appId: string, openids: readonly string[]): Promise<void> {
-    checkList(openids, BLACKLIST_LIMIT, 'tags/members/batchblacklist');
-    await this.client.request(appId, {
-      method: 'POST',
-      path: '/cgi-bin/tags/members/batchblacklist',
-      json: { openid_list: openids },
-    });
+  blacklistUsers(appId: string, openids: readonly string[]): Promise<void> {
+    return this.changeMembers(appId, 'tags/members/batchblacklist', BLACKLIST_LIMIT, openids);
   }
 
   /** `POST /cgi-bin/tags/members/batchunblacklist`: up to 20 users. */
-  async unblacklistUsers(appId: string, openids: readonly string[]): Promise<void> {
-    checkList(openids, BLACKLIST_LIMIT, 'tags/members/batchunblacklist');
+  unblacklistUsers(appId: string, openids: readonly string[]): Promise<void> {
+    return this.changeMembers(appId, 'tags/members/batchunblacklist', BLACKLIST_LIMIT, openids);
+  }
+
+  /** Adds or removes users (at most `limit` per call, checked before calling) via `POST /cgi-bin/{endpoint}`. */
+  private async changeMembers(
+    appId: string,
+    endpoint: string,
+    limit: number,
+    openids: readonly string[],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    checkList(openids, limit, endpoint);
     await this.client.request(appId, {
       method: 'POST',
-      path: '/cgi-bin/tags/members/batchunblacklist',
-      json: { openid_list: openids },
+      path: `/cgi-bin/${endpoint}`,
+      json: { openid_list: openids, ...extra },
     });
   }
 }

@@ -1,4 +1,4 @@
-import { startApiPlane, type ApiPlane } from '../../../test/support/api-plane';
+import { useApiPlane } from '../../../test/support/api-plane';
 import {
   SANDBOX_UNSUBSCRIBED_OPENID,
   sandboxOpenid,
@@ -7,16 +7,8 @@ import {
 import { WechatApiError } from '../errors/wechat-api.error';
 
 const APP = 'wx0000000000user01';
-const SECRET = 'usersecret0000000000000000000000';
 
-let h: ApiPlane;
-jest.setTimeout(20_000);
-
-beforeEach(async () => {
-  h = await startApiPlane(APP, SECRET);
-});
-
-afterEach(() => h.close());
+const h = useApiPlane(APP);
 
 describe('user', () => {
   it('reads a follower and a former follower', async () => {

@@ -1,3 +1,4 @@
+import { fetchRead, type ReadResponse } from '../../../test/support/http';
 import { sandboxOpenid } from './business-state';
 import { mintSandboxOAuthCode } from './oauth';
 import { checkSandboxTicket, sandboxTicketStats } from './tickets';
@@ -25,20 +26,10 @@ afterEach(async () => {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience for reading JSON fields
 type Json = any;
 
-async function call(
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; json: Json; headers: Headers }> {
-  const response = await fetch(base + path, { redirect: 'manual', ...init });
-  const text = await response.text();
-  bodies.push(text);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, headers: response.headers };
+async function call(path: string, init?: RequestInit): Promise<ReadResponse<Json>> {
+  const answer = await fetchRead<Json>(base + path, { redirect: 'manual', ...init });
+  bodies.push(answer.text);
+  return answer;
 }
 
 function post(path: string, body: unknown, contentType = 'application/json'): ReturnType<typeof call> {

@@ -1,8 +1,8 @@
 import type { BusinessRoute } from './business-contract';
-import { isObject, jsonBody, OK, randomToken, reject, route, str } from './business-route';
-import { extensionOf, fileResult, forget, mediaPart, store, storedFile } from './uploads';
+import { isObject, jsonBody, OK, randomToken, reject, route } from './business-route';
+import { extensionOf, fileResult, forget, store, typedUpload, type UploadRules } from './uploads';
 
-const MATERIAL: Record<string, { limit: number; extensions: string[] }> = {
+const MATERIAL: UploadRules = {
   image: { limit: 10 * 1024 * 1024, extensions: ['jpg', 'jpeg', 'png', 'gif', 'bmp'] },
   voice: { limit: 2 * 1024 * 1024, extensions: ['mp3', 'wma', 'wav', 'amr'] },
   video: { limit: 10 * 1024 * 1024, extensions: ['mp4'] },
@@ -12,11 +12,7 @@ const MATERIAL: Record<string, { limit: number; extensions: string[] }> = {
 /** `/cgi-bin/material/*`: permanent material. */
 export const MATERIAL_ROUTES: BusinessRoute[] = [
   route('POST', '/cgi-bin/material/add_material', (ctx) => {
-    const type = str(ctx.request.query.type);
-    const rules = type === undefined ? undefined : MATERIAL[type];
-    if (!type || !rules) reject(40004, 'invalid media type');
-    const { part, all } = mediaPart(ctx, rules);
-    const file = storedFile(type, part, ctx.now);
+    const { type, file, part, all } = typedUpload(ctx, MATERIAL);
     if (type === 'video') {
       const description = all.find((p) => p.name === 'description' && p.filename === undefined);
       let parsed: unknown;

@@ -1,9 +1,9 @@
 import type { BusinessRoute } from './business-contract';
 import { randomToken, reject, route, str } from './business-route';
-import { extensionOf, fileResult, mediaPart, store, storedFile } from './uploads';
+import { extensionOf, fileResult, mediaPart, store, typedUpload, type UploadRules } from './uploads';
 
 const MEDIA_LIFETIME_MS = 3 * 86_400_000;
-const TEMP_MEDIA: Record<string, { limit: number; extensions: string[] }> = {
+const TEMP_MEDIA: UploadRules = {
   image: { limit: 10 * 1024 * 1024, extensions: ['jpg', 'jpeg', 'png', 'gif', 'bmp'] },
   voice: { limit: 2 * 1024 * 1024, extensions: ['amr', 'mp3', 'speex'] },
   video: { limit: 10 * 1024 * 1024, extensions: ['mp4'] },
@@ -13,11 +13,7 @@ const TEMP_MEDIA: Record<string, { limit: number; extensions: string[] }> = {
 /** `/cgi-bin/media/*`: temporary media (kept 3 days) and article images. */
 export const MEDIA_ROUTES: BusinessRoute[] = [
   route('POST', '/cgi-bin/media/upload', (ctx) => {
-    const type = str(ctx.request.query.type);
-    const rules = type === undefined ? undefined : TEMP_MEDIA[type];
-    if (!type || !rules) reject(40004, 'invalid media type');
-    const { part } = mediaPart(ctx, rules);
-    const file = storedFile(type, part, ctx.now);
+    const { type, file } = typedUpload(ctx, TEMP_MEDIA);
     store(ctx.app, ctx.app.media, file);
     const createdAt = Math.floor(ctx.now / 1000);
     return type === 'thumb'

@@ -13,6 +13,16 @@ function tagIdOf(ctx: Ctx, value: unknown): number {
   return id;
 }
 
+/** The tag of a request body that names one of the account's own tags (WeChat's tags 0–2 are refused). */
+function changeableTag(ctx: Ctx): { tag: Record<string, unknown>; id: number } {
+  const tag = jsonBody(ctx).tag;
+  if (!isObject(tag)) reject(47001, 'data format error');
+  const id = Number(tag.id);
+  if (id >= 0 && id <= 2) reject(45058, "can't modify sys tag");
+  tagIdOf(ctx, id);
+  return { tag, id };
+}
+
 function checkTagName(ctx: Ctx, name: unknown, except?: number): string {
   if (typeof name !== 'string' || name.length === 0) reject(47001, 'data format error');
   if ([...name].length > 30) reject(45158, 'tag name too long');
@@ -44,20 +54,12 @@ export const TAG_ROUTES: BusinessRoute[] = [
     };
   }),
   route('POST', '/cgi-bin/tags/update', (ctx) => {
-    const tag = jsonBody(ctx).tag;
-    if (!isObject(tag)) reject(47001, 'data format error');
-    const id = Number(tag.id);
-    if (id >= 0 && id <= 2) reject(45058, "can't modify sys tag");
-    tagIdOf(ctx, id);
+    const { tag, id } = changeableTag(ctx);
     ctx.app.tags.set(id, checkTagName(ctx, tag.name, id));
     return OK;
   }),
   route('POST', '/cgi-bin/tags/delete', (ctx) => {
-    const tag = jsonBody(ctx).tag;
-    if (!isObject(tag)) reject(47001, 'data format error');
-    const id = Number(tag.id);
-    if (id >= 0 && id <= 2) reject(45058, "can't modify sys tag");
-    tagIdOf(ctx, id);
+    const { id } = changeableTag(ctx);
     ctx.app.tags.delete(id);
     for (const user of ctx.app.users.values()) user.tagIds = user.tagIds.filter((t) => t !== id);
     return OK;

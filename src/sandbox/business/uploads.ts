@@ -1,6 +1,6 @@
 import type { BusinessResult } from './business-contract';
 import type { AppBusinessState, StoredFile } from './business-state';
-import { randomToken, reject, type Ctx } from './business-route';
+import { randomToken, reject, str, type Ctx } from './business-route';
 
 /* Uploads and stored files, shared by media (temporary) and material (permanent). */
 
@@ -67,6 +67,21 @@ export function parseMultipart(body: Buffer, contentTypeHeader: string): Multipa
 
 export function extensionOf(filename: string | undefined): string {
   return /\.([A-Za-z0-9]+)$/.exec(filename ?? '')?.[1]?.toLowerCase() ?? '';
+}
+
+/** Upload rules per media type: the size limit and the accepted file extensions. */
+export type UploadRules = Record<string, { limit: number; extensions: string[] }>;
+
+/** The upload of a `?type=` request, checked against that type's rules (40004 for a type without rules). */
+export function typedUpload(
+  ctx: Ctx,
+  rules: UploadRules,
+): { type: string; file: StoredFile; part: MultipartPart; all: MultipartPart[] } {
+  const type = str(ctx.request.query.type);
+  const typeRules = type === undefined ? undefined : rules[type];
+  if (!type || !typeRules) reject(40004, 'invalid media type');
+  const { part, all } = mediaPart(ctx, typeRules);
+  return { type, file: storedFile(type, part, ctx.now), part, all };
 }
 
 /** The `media` file of an upload, checked against the type's size and extension rules. */
