@@ -24,7 +24,7 @@ export interface ReadSummaryEntry {
 @Injectable()
 export class TokenReads implements OnApplicationShutdown {
   private readonly logger = new Logger('TokenReads');
-  private readonly total: Counter<'app_id' | 'route'>;
+  private readonly total: Counter<'app_id' | 'route' | 'client'>;
   /** Labelled children by `route\nappId`: a read costs a map lookup, not a label hash. */
   private readonly children = new Map<string, { inc(): void }>();
   private tally = new Map<string, ReadSummaryEntry>();
@@ -33,19 +33,22 @@ export class TokenReads implements OnApplicationShutdown {
   constructor(metrics: MetricsService) {
     this.total = new Counter({
       name: 'wxhub_token_reads_total',
-      help: 'Successful token and ticket reads answered by this process, by account and route',
-      labelNames: ['app_id', 'route'] as const,
+      help: 'Successful token and ticket reads answered by this process, by account, route and client',
+      labelNames: ['app_id', 'route', 'client'] as const,
       registers: [metrics.registry],
     });
     this.timer = setInterval(() => this.logSummary(), READ_SUMMARY_INTERVAL_MS).unref();
   }
 
-  /** A successful read of `appId` through `route` (the route's pattern) by `reader` (`key#…`, or an address). */
-  count(route: string, appId: string, reader: string): void {
-    const childKey = `${route}\n${appId}`;
+  /**
+   * A successful read of `appId` through `route` (the route's pattern) by `reader` (`key#…`, `client:<name>`, or an
+   * address), whose client is `client` (its name; `admin` for an admin key).
+   */
+  count(route: string, appId: string, reader: string, client = 'none'): void {
+    const childKey = `${route}\n${appId}\n${client}`;
     let child = this.children.get(childKey);
     if (child === undefined) {
-      child = this.total.labels(appId, route);
+      child = this.total.labels(appId, route, client);
       this.children.set(childKey, child);
     }
     child.inc();
