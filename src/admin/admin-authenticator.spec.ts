@@ -20,7 +20,9 @@ function authenticator(env: Record<string, string> = {}): {
   const config = loadWxhubConfig({
     ADMIN_API_KEYS: `${KEY},${OTHER_KEY}`,
     WECHAT_ACCOUNTS: JSON.stringify([APP]),
-    WECHAT_CLIENTS: JSON.stringify([{ name: 'reader', key: CLIENT_KEY, scopes: ['read'], appIds: [APP.appId] }]),
+    WECHAT_CLIENTS: JSON.stringify([
+      { name: 'reader', key: CLIENT_KEY, scopes: ['read'], appIds: [APP.appId] },
+    ]),
     ...env,
   });
   // the limit is counted locally at once; the shared count (here in memory) only adds to it
@@ -41,7 +43,10 @@ function errorOf(call: () => unknown): unknown {
 describe('AdminAuthenticator', () => {
   it('names the admin key or the client a key belongs to, by fingerprint and name', () => {
     const { auth } = authenticator();
-    expect(auth.authenticate('10.0.0.1', `Bearer ${KEY}`)).toMatchObject({ kind: 'admin', actorId: apiKeyId(KEY) });
+    expect(auth.authenticate('10.0.0.1', `Bearer ${KEY}`)).toMatchObject({
+      kind: 'admin',
+      actorId: apiKeyId(KEY),
+    });
     // recognised only once resolved (a map lookup on the hot path, no digest)
     expect(auth.recognise('10.0.0.2', `Bearer ${OTHER_KEY}`)).toBeUndefined();
     auth.authenticate('10.0.0.2', `Bearer ${OTHER_KEY}`);
@@ -66,7 +71,9 @@ describe('AdminAuthenticator', () => {
     // a blocked address is refused even with a right key, and recognise() says so without counting
     auth.authenticate('10.0.0.1', `Bearer ${KEY}`);
     expect(auth.recognise('10.0.0.9', `Bearer ${KEY}`)).toBeUndefined();
-    const refusal = errorOf(() => auth.authenticate('10.0.0.9', `Bearer ${KEY}`)) as AuthenticationFailedError;
+    const refusal = errorOf(() =>
+      auth.authenticate('10.0.0.9', `Bearer ${KEY}`),
+    ) as AuthenticationFailedError;
     expect(refusal.httpStatus).toBe(429);
     expect(refusal.retryAfterMs).toBeGreaterThan(0);
     expect(auth.authenticate('10.0.0.1', `Bearer ${KEY}`).kind).toBe('admin');
@@ -87,7 +94,9 @@ describe('AdminAuthenticator', () => {
     }
     expect(limiter.peek('api', '10.0.0.5').blocked).toBe(false);
     // a request without any key is a 401 but no guess
-    expect((errorOf(() => auth.authenticate('10.0.0.5', undefined)) as AuthenticationFailedError).httpStatus).toBe(401);
+    expect(
+      (errorOf(() => auth.authenticate('10.0.0.5', undefined)) as AuthenticationFailedError).httpStatus,
+    ).toBe(401);
     expect(limiter.peek('api', '10.0.0.5').blocked).toBe(false);
   });
 

@@ -53,7 +53,10 @@ export class AuditController {
         const entries = await this.audit.list({ ...filter, before: query.before });
         return { store: this.audit.description, entries };
       }
-      return { store: this.audit.description, entries: await this.ownEntries(principal, filter, query.before) };
+      return {
+        store: this.audit.description,
+        entries: await this.ownEntries(principal, filter, query.before),
+      };
     } catch (error) {
       throw new ServiceUnavailableException(`the audit log cannot be read now: ${(error as Error).message}`);
     }
@@ -70,7 +73,8 @@ export class AuditController {
     for (let page = 0; page < MAX_SCANNED_PAGES && own.length < filter.limit; page += 1) {
       const entries = await this.audit.list({ action: filter.action, limit: filter.limit, before });
       for (const entry of entries) {
-        if (entry.appId && canUseAccount(principal, entry.appId) && own.length < filter.limit) own.push(entry);
+        if (entry.appId && canUseAccount(principal, entry.appId) && own.length < filter.limit)
+          own.push(entry);
       }
       if (entries.length < filter.limit) break;
       before = entries[entries.length - 1]!.id;

@@ -20,4 +20,5 @@ export interface ScopeRequirement {
 export const RequireScope = (
   scope: ClientScope,
   target: ScopeRequirement['target'] = 'appId',
-): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_SCOPE, { scope, target } satisfies ScopeRequirement);
+): MethodDecorator & ClassDecorator =>
+  SetMetadata(REQUIRED_SCOPE, { scope, target } satisfies ScopeRequirement);

@@ -24,14 +24,18 @@ describe('clients in the configuration', () => {
   it('reads WECHAT_CLIENTS and keeps the plain keys for the scrubber only', () => {
     const config = loadWxhubConfig({
       ...base,
-      WECHAT_CLIENTS: JSON.stringify([{ name: 'reader', key: KEY, scopes: ['read'], appIds: [ACCOUNT.appId] }]),
+      WECHAT_CLIENTS: JSON.stringify([
+        { name: 'reader', key: KEY, scopes: ['read'], appIds: [ACCOUNT.appId] },
+      ]),
     });
     expect(config.clients.map((c) => [c.name, c.scopes, c.appIds])).toEqual([
       ['reader', ['read'], [ACCOUNT.appId]],
     ]);
     expect(config.clientKeys).toEqual([KEY]);
     expect(config.dropIn.acceptAppSecret).toBe(true);
-    expect(loadWxhubConfig({ ...base, DROPIN_ACCEPT_APP_SECRET: 'false' }).dropIn.acceptAppSecret).toBe(false);
+    expect(loadWxhubConfig({ ...base, DROPIN_ACCEPT_APP_SECRET: 'false' }).dropIn.acceptAppSecret).toBe(
+      false,
+    );
   });
 
   it('reads the clients: section of the accounts file', () => {
@@ -43,9 +47,9 @@ describe('clients in the configuration', () => {
     );
     const config = loadWxhubConfig({ WECHAT_ACCOUNTS_FILE: file, ADMIN_API_KEYS: ADMIN });
     expect(config.clients.map((c) => [c.name, c.appIds])).toEqual([['ops', '*']]);
-    expect(
-      problemsOf({ WECHAT_ACCOUNTS_FILE: file, ADMIN_API_KEYS: ADMIN, WECHAT_CLIENTS: '[]' }),
-    ).toEqual(['set clients either in WECHAT_CLIENTS or in the accounts file, not both']);
+    expect(problemsOf({ WECHAT_ACCOUNTS_FILE: file, ADMIN_API_KEYS: ADMIN, WECHAT_CLIENTS: '[]' })).toEqual([
+      'set clients either in WECHAT_CLIENTS or in the accounts file, not both',
+    ]);
   });
 
   it('refuses weak, reused and duplicate keys, unknown scopes and accounts, never quoting a key', () => {
@@ -72,7 +76,9 @@ describe('clients in the configuration', () => {
   it('checks clients against the sandbox demo accounts too', () => {
     const config = loadWxhubConfig({
       WECHAT_SANDBOX: 'true',
-      WECHAT_CLIENTS: JSON.stringify([{ name: 'demo', key: KEY, scopes: ['read'], appIds: ['wxsandboxdemo00001'] }]),
+      WECHAT_CLIENTS: JSON.stringify([
+        { name: 'demo', key: KEY, scopes: ['read'], appIds: ['wxsandboxdemo00001'] },
+      ]),
     });
     expect(config.clients).toHaveLength(1);
   });

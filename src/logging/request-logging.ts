@@ -173,7 +173,12 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
     if (readRoute !== null && reads !== undefined && reply.statusCode < 400) {
       const appId = (request.params as { appId?: string } | undefined)?.appId ?? '';
       const principal = requestPrincipal(request);
-      reads.count(readRoute, appId, request.wxhubReader ?? requestActor(request).id, principal?.name ?? 'none');
+      reads.count(
+        readRoute,
+        appId,
+        request.wxhubReader ?? requestActor(request).id,
+        principal?.name ?? 'none',
+      );
       done();
       return;
     }

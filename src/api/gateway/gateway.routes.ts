@@ -87,7 +87,11 @@ export class GatewayRoutes implements OnModuleInit {
 
   private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const principal = this.authenticator.authenticate(request.ip, request.headers.authorization, 'the gateway');
+      const principal = this.authenticator.authenticate(
+        request.ip,
+        request.headers.authorization,
+        'the gateway',
+      );
       const actor: AuditActor = { id: `gateway:${principal.actorId}`, ip: request.ip };
       setRequestActor(request, actor, principal);
       const { appId } = request.params as { appId: string };
