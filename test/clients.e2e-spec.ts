@@ -407,5 +407,10 @@ describe('the hubs output at LOG_LEVEL=debug', () => {
     ];
     for (const value of secrets) expect(output).not.toContain(value);
     expect(output).toMatch(/"client":"c-read","keyId":"key#[0-9a-f]{8}"/);
+    for (const hub of hubs) {
+      const metrics = await fetch(`${hub.url}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/wxhub_token_reads_total\{[^}]*client="c-read"[^}]*\} [1-9]/);
+      for (const value of secrets) expect(metrics).not.toContain(value);
+    }
   });
 });
