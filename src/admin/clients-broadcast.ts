@@ -38,7 +38,7 @@ export class ClientsBroadcast implements OnApplicationBootstrap, OnApplicationSh
     this.published = clients.revision;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     const redis = this.redis;
     if (!redis) return;
     this.unsubscribe = this.clients.onReplace((revision) => {
@@ -51,14 +51,17 @@ export class ClientsBroadcast implements OnApplicationBootstrap, OnApplicationSh
     const subscriber = redis.duplicate();
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, revision: string) => this.heard(revision));
-    try {
-      await subscriber.subscribe(this.channel);
-    } catch (error) {
-      this.logger.warn(`clients changes of other instances not followed: ${(error as Error).message}`);
-    }
+    // NOTE: subscribed on every 'ready', not awaited at boot: with Redis down the boot goes on, and the
+    // subscription is made (again) whenever the connection is (SUBSCRIBE twice to one channel is harmless)
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.channel).catch((error: Error) => {
+        this.logger.warn(`clients changes of other instances not followed: ${error.message}`);
+      });
+    });
+    subscriber.on('error', () => undefined);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
     const subscriber = this.subscriber;
     this.subscriber = undefined;
