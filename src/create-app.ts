@@ -36,7 +36,10 @@ class WxhubApplicationModule {}
 export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyApplication> {
   const config = loadWxhubConfig(process.env);
   const scrubber = new SecretScrubber();
-  scrubber.addConfigured({ accounts: config.accounts, apiKeys: config.admin.apiKeys });
+  scrubber.addConfigured({
+    accounts: config.accounts,
+    apiKeys: [...config.admin.apiKeys, ...config.clientKeys],
+  });
   const pretty = config.nodeEnv !== 'production' && process.stdout.isTTY === true;
   const logger = createRootLogger(config.logLevel, logDestination({ scrubber, pretty }));
   const adapter = new FastifyAdapter({

@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/audit-log.service';
 import type { SandboxRuntime } from '../sandbox/sandbox.module';
 import type { TokenScheduler } from '../token/token-scheduler';
 import type { TokenService } from '../token/token.service';
+import { ClientRegistry } from '../clients/client-registry';
 import { AccountsReloader } from './accounts-reloader';
 
 const A = { appId: 'wxaaaaaaaaaaaaaaaa', appSecret: 'secretaaaaaaaaaaaaaaaa' };
@@ -27,15 +28,17 @@ function setup(env: NodeJS.ProcessEnv) {
   const scheduler = { track: jest.fn(), untrack: jest.fn() };
   const tokens = { forget: jest.fn(), accountChanged: jest.fn() };
   const audit = { record: jest.fn(() => Promise.resolve(undefined)) };
+  const clients = new ClientRegistry({ adminKeys: config.admin.apiKeys, clients: config.clients });
   const reloader = new AccountsReloader(
     config,
     registry,
     scheduler as unknown as TokenScheduler,
     tokens as unknown as TokenService,
     { simulator: null, baseUrl: null } as unknown as SandboxRuntime,
+    clients,
     audit as unknown as AuditLog,
   );
-  return { registry, scheduler, tokens, reloader, audit };
+  return { registry, scheduler, tokens, reloader, audit, clients };
 }
 
 describe('AccountsReloader', () => {
@@ -43,6 +46,31 @@ describe('AccountsReloader', () => {
 
   afterEach(() => {
     process.env = { ...saved };
+  });
+
+  it('replaces the clients with the accounts, and refuses clients that name a removed account', async () => {
+    const key = 'reader-key-0123456789';
+    const reader = { name: 'reader', key, scopes: ['read'], appIds: [B.appId] };
+    const { registry, reloader, clients } = setup({
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify(accounts(A, B)),
+      WECHAT_CLIENTS: JSON.stringify([reader]),
+    });
+    expect(clients.resolve(key)?.name).toBe('reader');
+
+    process.env.WECHAT_ACCOUNTS = JSON.stringify(accounts(A));
+    process.env.WECHAT_CLIENTS = JSON.stringify([reader]);
+    const refused = await reloader.reload().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).problems.join()).toContain('not configured: ' + B.appId);
+    expect(registry.list()).toHaveLength(2);
+    expect(clients.resolve(key)?.name).toBe('reader');
+
+    process.env.WECHAT_CLIENTS = '[]';
+    const revision = clients.revision;
+    await reloader.reload();
+    expect(clients.resolve(key)).toBeUndefined();
+    expect(clients.revision).not.toBe(revision);
   });
 
   it('swaps the registry, plans tokens for added accounts, stops removed ones and re-plans changed ones afresh', async () => {

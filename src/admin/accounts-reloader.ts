@@ -7,7 +7,11 @@ import { INTERNAL_ACTOR, type AuditActor } from '../audit/audit-entry';
 import { AuditLog } from '../audit/audit-log.service';
 import { ConfigError } from '../config/config-error';
 import { InjectWxhubConfig } from '../config/wxhub-config.module';
-import { loadAccounts } from '../config/accounts-file';
+import { ClientRegistry } from '../clients/client-registry';
+import type { ClientDefinition } from '../clients/clients-parser';
+import { loadAccountsFile } from '../config/accounts-file';
+import { loadClients } from '../config/clients-config';
+import { SecretScrubber } from '../logging/secret-scrubber';
 import { withSandboxDemoAccounts } from '../config/sandbox-defaults';
 import type { WxhubConfig } from '../config/wxhub-config';
 import { SandboxRuntime } from '../sandbox/sandbox.module';
@@ -21,8 +25,9 @@ const STABLE_ROTATION_WINDOW_SECONDS = 300;
 const FILE_WATCH: AuditActor = Object.freeze({ id: 'file-watch' });
 
 /**
- * Applies a new list of accounts without a restart: `POST /api/v1/accounts/reload`, and every change of
- * WECHAT_ACCOUNTS_FILE. Stored tokens are never deleted: a removed account's token stays in the shared store (another
+ * Applies a new list of accounts and clients without a restart: `POST /api/v1/accounts/reload`, every change of
+ * WECHAT_ACCOUNTS_FILE, and a clients change announced by another instance (ClientsBroadcast). The clients are
+ * checked against the new accounts first: an invalid list refuses the whole reload (nothing changes). Stored tokens are never deleted: a removed account's token stays in the shared store (another
  * instance may still serve it, and adding the account back finds it again); a changed account keeps its token until
  * the next refresh, which uses the new settings.
  */
@@ -41,7 +46,9 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     private readonly scheduler: TokenScheduler,
     private readonly tokens: TokenService,
     private readonly sandbox: SandboxRuntime,
+    private readonly clients: ClientRegistry,
     @Optional() private readonly audit?: AuditLog,
+    @Optional() private readonly scrubber?: SecretScrubber,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -134,9 +141,16 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async apply(): Promise<AccountsDiff> {
-    const next = this.readAccounts();
+    const { accounts: next, clients, clientKeys } = this.readConfiguration();
     const diff = diffAccounts(this.registry.list(), next);
+    // the keys are scrubbed from the logs before any request can carry them
+    this.scrubber?.addConfigured({ accounts: [], apiKeys: clientKeys });
     this.registry.replace(next);
+    const revision = this.clients.revision;
+    this.clients.replace({ adminKeys: this.config.admin.apiKeys, clients });
+    if (this.clients.revision !== revision) {
+      this.logger.log(`clients reloaded: ${clients.map((c) => c.name).join(', ') || 'none'}`);
+    }
     for (const appId of diff.removed) {
       this.scheduler.untrack(appId);
       this.tokens.forget(appId);
@@ -162,8 +176,13 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
     return diff;
   }
 
-  private readAccounts(): AccountConfig[] {
-    let accounts = loadAccounts(process.env);
+  private readConfiguration(): {
+    accounts: AccountConfig[];
+    clients: ClientDefinition[];
+    clientKeys: string[];
+  } {
+    const file = loadAccountsFile(process.env);
+    let accounts = file.accounts;
     const problems: string[] = [];
     if (this.config.sandbox.enabled) accounts = withSandboxDemoAccounts(accounts);
     if (accounts.length === 0 && this.config.nodeEnv === 'production') {
@@ -177,7 +196,14 @@ export class AccountsReloader implements OnApplicationBootstrap, OnModuleDestroy
         'TOKEN_REFRESH_AHEAD_SECONDS must be below 300 while an account uses the stable endpoint (stable tokens only rotate in their last 5 minutes)',
       );
     }
+    let clients: ReturnType<typeof loadClients> = { clients: [], keys: [] };
+    try {
+      clients = loadClients(process.env, file, accounts, this.config.admin.apiKeys);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
     if (problems.length) throw new ConfigError(problems);
-    return accounts;
+    return { accounts, clients: clients.clients, clientKeys: clients.keys };
   }
 }

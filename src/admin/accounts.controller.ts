@@ -23,7 +23,8 @@ import {
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import type { AccountsDiff } from '../accounts/account-diff';
-import { requestActor } from '../audit/request-actor';
+import { requestActor, requestPrincipal } from '../audit/request-actor';
+import { canUseAccount } from '../clients/principal';
 import { ROUTE_ON_REQUEST } from '../common/route-hooks';
 import { ConfigError } from '../config/config-error';
 import { TOKEN_READ_ROUTE } from '../logging/request-logging';
@@ -35,6 +36,7 @@ import { AccountsReloader } from './accounts-reloader';
 import { AccountsDiffDto } from './accounts-diff.dto';
 import { AccountsStateDto } from './accounts-state.dto';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { RequireScope } from './require-scope.decorator';
 import { JsapiSignatureDto } from './jsapi-signature.dto';
 import { InvalidTokenReportDto } from './token-report.dto';
 import { InvalidTokenReportResultDto, TicketResponseDto, TokenResponseDto } from './token-response.dto';
@@ -63,6 +65,7 @@ export class AccountsController {
    * Re-reads the accounts (WECHAT_ACCOUNTS_FILE or WECHAT_ACCOUNTS) and applies them without a restart:
    * `{added, removed, changed, unchanged}`. When they are not valid nothing changes and the 400 lists the problems.
    */
+  @RequireScope('operate', 'every')
   @Post('reload')
   @ApiTags('reload')
   @ApiOperation({
@@ -87,6 +90,7 @@ export class AccountsController {
   }
 
   /** Every account's token state. Never a secret, never a token. */
+  @RequireScope('read', 'none')
   @Get()
   @ApiTags('accounts')
   @ApiOperation({
@@ -96,14 +100,21 @@ export class AccountsController {
       'invalid reports, foreign invalidations, last error. Never a secret, never a token.',
   })
   @ApiOkResponse({ type: AccountsStateDto, description: 'The store in use and every account.' })
-  async list(): Promise<{ store: string; accounts: AccountTokenState[] }> {
-    return { store: this.tokens.storeDescription, accounts: await this.tokens.describeAccounts() };
+  async list(@Req() request: FastifyRequest): Promise<{ store: string; accounts: AccountTokenState[] }> {
+    const principal = requestPrincipal(request);
+    const accounts = await this.tokens.describeAccounts();
+    return {
+      store: this.tokens.storeDescription,
+      // a client sees only its own accounts
+      accounts: principal ? accounts.filter((a) => canUseAccount(principal, a.appId)) : accounts,
+    };
   }
 
   /**
    * The current token. TokenReadHook answers the common case (a key already verified, the token in memory) before
    * the guard runs; this method serves the rest. A successful read is counted, not logged (TokenReads).
    */
+  @RequireScope('read')
   @Get(':appId/token')
   @RouteConfig({ [ROUTE_ON_REQUEST]: TokenReadHook, [TOKEN_READ_ROUTE]: true })
   @ApiTags('tokens')
@@ -121,6 +132,7 @@ export class AccountsController {
   }
 
   /** A caller saw 40001/40014/42001 with this token: refresh only if it is still the current one. */
+  @RequireScope('report')
   @Post(':appId/token/invalid')
   @ApiTags('tokens')
   @ApiOperation({
@@ -151,6 +163,7 @@ export class AccountsController {
   }
 
   /** The current JS-SDK ticket (`jsapi` or `wx_card`): `{ticket, expires_in, expires_at, version}`. */
+  @RequireScope('read')
   @Get(':appId/tickets/:type')
   @RouteConfig({ [TOKEN_READ_ROUTE]: true })
   @ApiTags('tickets')
@@ -178,6 +191,7 @@ export class AccountsController {
    * What a page needs for `wx.config`: `{appId, timestamp, nonceStr, signature, url}` for the page's absolute URL
    * (its `#fragment` is dropped), signed with the account's current jsapi ticket.
    */
+  @RequireScope('read')
   @Get(':appId/jsapi-signature')
   @ApiTags('tickets')
   @ApiOperation({
@@ -207,6 +221,7 @@ export class AccountsController {
   }
 
   /** Operator's forced refresh; spends the daily force budget (429 when spent or too soon). */
+  @RequireScope('operate')
   @Post(':appId/token/refresh')
   @ApiTags('tokens')
   @ApiOperation({

@@ -36,6 +36,7 @@ import { ADMIN_AUTH_ERRORS, ApiErrorResponses } from '../docs/api-error-response
 import { ADMIN_KEY_SCHEME } from '../docs/openapi.constants';
 import { CONFIGURATION_ERRCODES } from '../wechat-transport/wechat-errcodes';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { RequireScope } from './require-scope.decorator';
 import {
   Code2SessionRequestDto,
   Code2SessionResponseDto,
@@ -48,6 +49,7 @@ import {
 const ExchangeAccess = (): ClassDecorator =>
   applyDecorators(
     UseGuards(AdminAuthGuard),
+    RequireScope('exchange'),
     ApiBearerAuth(ADMIN_KEY_SCHEME),
     ApiErrorResponses(ADMIN_AUTH_ERRORS),
   );

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../app.module';
 import { startInProcessApp, type InProcessApp } from '../../test/support/in-process-app';
 import { TokenService, type AccessToken } from '../token/token.service';
-import { FailedAuthLimiter } from './failed-auth-limiter';
+import { AuthFailureLimiter } from '../clients/auth-failure-limiter';
 import { TokenReadHook } from './token-read.hook';
 
 /*
@@ -140,7 +140,7 @@ describe('GET /api/v1/accounts/:appId/token (TokenReadHook + controller)', () =>
     let tokens: TokenService;
     let current: AccessToken;
 
-    const limiter = (): FailedAuthLimiter => app.get(FailedAuthLimiter, { strict: false });
+    const limiter = (): AuthFailureLimiter => app.get(AuthFailureLimiter, { strict: false });
 
     beforeAll(() => {
       tokens = app.get(TokenService, { strict: false });
@@ -153,7 +153,7 @@ describe('GET /api/v1/accounts/:appId/token (TokenReadHook + controller)', () =>
 
     afterEach(() => {
       // one by one: startInProcessApp's recorder is a spy too
-      for (const spy of [tokens.cachedToken, tokens.getToken, limiter().isBlocked, limiter().blocked]) {
+      for (const spy of [tokens.cachedToken, tokens.getToken, limiter().peek, limiter().check]) {
         if (jest.isMockFunction(spy)) spy.mockRestore();
       }
     });
@@ -206,8 +206,8 @@ describe('GET /api/v1/accounts/:appId/token (TokenReadHook + controller)', () =>
       const wrong = await overHttp(path, `Bearer ${'y'.repeat(SECOND_KEY.length)}`);
       expect(wrong.status).toBe(401);
 
-      jest.spyOn(limiter(), 'isBlocked').mockReturnValue(true);
-      jest.spyOn(limiter(), 'blocked').mockReturnValue(true);
+      jest.spyOn(limiter(), 'peek').mockReturnValue({ blocked: true, retryAfterSeconds: 30 });
+      jest.spyOn(limiter(), 'check').mockReturnValue({ blocked: true, retryAfterSeconds: 30 });
       answered.length = 0;
       const blocked = await overHttp(path, `Bearer ${SECOND_KEY}`);
       expect(answered).toEqual([false]);

@@ -1,6 +1,8 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { setRequestActor } from '../audit/request-actor';
+import { authorize } from '../clients/principal';
 import type { RouteOnRequest } from '../common/route-hooks';
 import { TokenService, type AccessToken } from '../token/token.service';
 import { AdminAuthenticator } from './admin-authenticator';
@@ -19,8 +21,9 @@ interface AnsweredBody {
  * The route-level onRequest hook of `GET /api/v1/accounts/:appId/token` (ROUTE_ON_REQUEST), the hot path of every
  * client. It runs after every global onRequest hook and answers the common case itself, synchronously:
  *
- * - a key this instance has already verified (AdminAuthenticator.recognise: allow-list, failed-auth limit, a
- *   remembered header) and the token in the in-process copy (TokenService.cachedToken);
+ * - a known key (AdminAuthenticator.recognise: allow-list, failed-auth block, timing-safe resolution) whose
+ *   principal has `read` on the account (the same decision as the guard's RequireScope), and the token in the
+ *   in-process copy (TokenService.cachedToken);
  * - the JSON is reused while the token and its `expires_in` stay the same.
  *
  * No promise, no guard, no async logging context (see registerRequestLogging). Anything else — a key not seen
@@ -50,15 +53,18 @@ export class TokenReadHook implements RouteOnRequest, OnApplicationBootstrap {
 
   onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     if (!this.answersFromMemory) return done();
-    const reader = this.authenticator.recognise(request.ip, request.headers.authorization);
-    if (reader === undefined) return done();
+    const principal = this.authenticator.recognise(request.ip, request.headers.authorization);
+    if (principal === undefined) return done();
     const appId = (request.params as { appId: string }).appId;
+    // a refusal (403) is the guard's to answer and log
+    if (!authorize(principal, 'read', appId).allowed) return done();
     const token = this.tokens.cachedToken(appId);
     if (token === undefined) {
       this.answered.delete(appId);
       return done();
     }
-    request.wxhubReader = reader;
+    request.wxhubReader = principal.actorId;
+    setRequestActor(request, { id: principal.actorId, ip: request.ip }, principal);
     void reply.type(JSON_TYPE).send(this.bodyFor(appId, token).text);
   }
 

@@ -92,6 +92,15 @@ export class ClientRegistry {
   }
 
   /**
+   * The principal of an `Authorization: Bearer <key>` header whose key already resolved on this instance (since the
+   * last replace), else undefined: a map lookup, no digest. For hot paths that fall back to {@link resolve}.
+   */
+  recallAuthorization(authorization: string | undefined): Principal | undefined {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    return match?.[1] ? this.snapshot.verified.get(match[1]) : undefined;
+  }
+
+  /**
    * The principal of an `Authorization: Bearer <key>` header; `missing` when there is no such header, `unknown`
    * when its key is nobody's. Both are a 401; only `unknown` is a guessed key (see AuthFailureLimiter).
    */

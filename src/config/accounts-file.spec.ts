@@ -161,7 +161,7 @@ describe('the object form', () => {
     );
 
     expect(error.problems).toEqual([
-      'WECHAT_ACCOUNTS_FILE.component is not a known section (known: accounts)',
+      'WECHAT_ACCOUNTS_FILE.component is not a known section (known: accounts, clients)',
     ]);
   });
 

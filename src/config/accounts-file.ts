@@ -12,10 +12,12 @@ import { ConfigError, validationProblems } from './config-error';
  */
 export interface AccountsFile {
   accounts: AccountConfig[];
+  /** The `clients:` section as written (validated by loadClients, which needs the accounts); undefined if absent. */
+  clients?: unknown;
 }
 
 /** The top-level keys the object form accepts; any other key is refused by name. */
-export const ACCOUNTS_FILE_SECTIONS: readonly (keyof AccountsFile)[] = ['accounts'];
+export const ACCOUNTS_FILE_SECTIONS: readonly (keyof AccountsFile)[] = ['accounts', 'clients'];
 
 // NOTE: a field added to AccountConfig is listed here too, or the file refuses it as unknown
 const ACCOUNT_FIELDS = new Set([
@@ -55,6 +57,7 @@ export function parseAccountsFile(text: string, source: string): AccountsFile {
   return {
     // NOTE: accounts keep the paths of the bare form (`WECHAT_ACCOUNTS_FILE[1].appId`), which operators already know
     accounts: data.accounts === undefined ? [] : parseAccountList(data.accounts, source),
+    ...(data.clients === undefined ? {} : { clients: data.clients }),
   };
 }
 
@@ -65,10 +68,15 @@ export function parseAccounts(text: string, source: string): AccountConfig[] {
 
 /** The accounts of WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE (none when neither is set); read again on reload. */
 export function loadAccounts(env: NodeJS.ProcessEnv): AccountConfig[] {
+  return loadAccountsFile(env).accounts;
+}
+
+/** Every section of WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE (empty when neither is set); read again on reload. */
+export function loadAccountsFile(env: NodeJS.ProcessEnv): AccountsFile {
   if (env.WECHAT_ACCOUNTS && env.WECHAT_ACCOUNTS_FILE) {
     throw new ConfigError(['set either WECHAT_ACCOUNTS or WECHAT_ACCOUNTS_FILE, not both']);
   }
-  if (env.WECHAT_ACCOUNTS) return parseAccounts(env.WECHAT_ACCOUNTS, 'WECHAT_ACCOUNTS');
+  if (env.WECHAT_ACCOUNTS) return parseAccountsFile(env.WECHAT_ACCOUNTS, 'WECHAT_ACCOUNTS');
   if (env.WECHAT_ACCOUNTS_FILE) {
     let text: string;
     try {
@@ -78,9 +86,9 @@ export function loadAccounts(env: NodeJS.ProcessEnv): AccountConfig[] {
         `WECHAT_ACCOUNTS_FILE cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       ]);
     }
-    return parseAccounts(text, 'WECHAT_ACCOUNTS_FILE');
+    return parseAccountsFile(text, 'WECHAT_ACCOUNTS_FILE');
   }
-  return [];
+  return { accounts: [] };
 }
 
 function parseText(text: string, source: string): unknown {

@@ -18,6 +18,8 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() HOST?: string;
   @IsOptional() @IsString() WECHAT_ACCOUNTS?: string;
   @IsOptional() @IsString() WECHAT_ACCOUNTS_FILE?: string;
+  @IsOptional() @IsString() WECHAT_CLIENTS?: string;
+  @IsOptional() @IsIn(['true', 'false']) DROPIN_ACCEPT_APP_SECRET?: string;
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must start with redis:// or rediss://' })
   REDIS_URL?: string;

@@ -1,6 +1,8 @@
 import type { AccountConfig } from '../accounts/account-config';
 import { parseCidrList } from '../common/ip';
-import { loadAccounts } from './accounts-file';
+import type { ClientDefinition } from '../clients/clients-parser';
+import { loadAccountsFile } from './accounts-file';
+import { loadClients } from './clients-config';
 import { ConfigError } from './config-error';
 import { CONFIG_DEFAULTS } from './defaults';
 import { readEnvironment, type LogLevel } from './environment-variables';
@@ -42,6 +44,11 @@ export interface WxhubConfig {
     forceMinIntervalSeconds: number;
   };
   admin: { apiKeys: string[]; allowedIps: string[] };
+  /** WECHAT_CLIENTS or the accounts file's `clients:` (validated); `clientKeys`: their plain keys, for the scrubber. */
+  clients: ClientDefinition[];
+  clientKeys: string[];
+  /** DROPIN_ACCEPT_APP_SECRET (default true): whether `/cgi-bin/token` accepts the real AppSecret. */
+  dropIn: { acceptAppSecret: boolean };
   trustProxy: TrustProxy;
   callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
@@ -91,7 +98,8 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
   const problems: string[] = [];
   const production = nodeEnv === 'production';
 
-  let accounts = loadAccounts(raw);
+  const file = loadAccountsFile(raw);
+  let accounts = file.accounts;
   const sandboxEnabled = env.WECHAT_SANDBOX
     ? env.WECHAT_SANDBOX === 'true'
     : accounts.length === 0 && !production;
@@ -128,6 +136,14 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     problems.push('ADMIN_API_KEYS: every key must be at least 16 characters');
   if (apiKeys.length === 0 && sandboxEnabled) apiKeys = [SANDBOX_ADMIN_KEY];
 
+  let clients: ReturnType<typeof loadClients> = { clients: [], keys: [] };
+  try {
+    clients = loadClients(raw, file, accounts, apiKeys);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -150,6 +166,9 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
         env.TOKEN_FORCE_MIN_INTERVAL_SECONDS ?? CONFIG_DEFAULTS.token.forceMinIntervalSeconds,
     },
     admin: { apiKeys, allowedIps },
+    clients: clients.clients,
+    clientKeys: clients.keys,
+    dropIn: { acceptAppSecret: env.DROPIN_ACCEPT_APP_SECRET !== 'false' },
     trustProxy,
     callback: {
       maxClockSkewSeconds:

@@ -8,7 +8,7 @@ import {
 import type { IncomingMessage } from 'node:http';
 import { storage, Store } from 'nestjs-pino/storage';
 import type { Logger as PinoInstance } from 'pino';
-import { requestActor } from '../audit/request-actor';
+import { requestActor, requestPrincipal } from '../audit/request-actor';
 import type { TokenReads } from '../metrics/token-reads';
 import { redactUrl } from './redact-url';
 import { appIdOfUrl, REQUEST_ID_HEADER, requestIdOf } from './request-context';
@@ -172,7 +172,13 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
     const readRoute = request.wxhubReadRoute;
     if (readRoute !== null && reads !== undefined && reply.statusCode < 400) {
       const appId = (request.params as { appId?: string } | undefined)?.appId ?? '';
-      reads.count(readRoute, appId, request.wxhubReader ?? requestActor(request).id);
+      const principal = requestPrincipal(request);
+      reads.count(
+        readRoute,
+        appId,
+        request.wxhubReader ?? requestActor(request).id,
+        principal?.name ?? 'none',
+      );
       done();
       return;
     }
@@ -182,9 +188,12 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
       done();
       return;
     }
+    const principal = requestPrincipal(request);
     request.log[level](
       {
         method: request.method,
+        // who: the client's name and its key's fingerprint, never the key
+        ...(principal ? { client: principal.name, keyId: principal.keyId } : {}),
         url: redactUrl(request.url),
         statusCode: reply.statusCode,
         responseTime: Math.round(reply.elapsedTime * 10) / 10,

@@ -25,26 +25,31 @@ export interface ReadSummaryEntry {
 @Injectable()
 export class TokenReads implements OnApplicationShutdown {
   private readonly logger = new Logger('TokenReads');
-  private readonly total: Counter<'app_id' | 'route'>;
+  private readonly total: Counter<'app_id' | 'route' | 'client'>;
   /** A read costs a map lookup, not a label hash. */
-  private readonly totalOf = labelledChildren((appId, route) => this.total.labels(appId, route));
+  private readonly totalOf = labelledChildren((appId, route, client) =>
+    this.total.labels(appId, route, client),
+  );
   private tally = new Map<string, ReadSummaryEntry>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(metrics: MetricsService) {
     this.total = new Counter({
       name: 'wxhub_token_reads_total',
-      help: 'Successful token and ticket reads answered by this process, by account and route',
-      labelNames: ['app_id', 'route'] as const,
+      help: 'Successful token and ticket reads answered by this process, by account, route and client',
+      labelNames: ['app_id', 'route', 'client'] as const,
       registers: [metrics.registry],
     });
     this.timer = setInterval(() => this.logSummary(), READ_SUMMARY_INTERVAL_MS).unref();
   }
 
-  /** A successful read of `appId` through `route` (the route's pattern) by `reader` (`key#…`, or an address). */
-  count(route: string, appId: string, reader: string): void {
-    this.totalOf(appId, route).inc();
-    const tallyKey = `${reader}\n${route}\n${appId}`;
+  /**
+   * A successful read of `appId` through `route` (the route's pattern) by `reader` (`key#…`, `client:<name>`, or an
+   * address), whose client is `client` (its name; `admin` for an admin key).
+   */
+  count(route: string, appId: string, reader: string, client = 'none'): void {
+    this.totalOf(appId, route, client).inc();
+    const tallyKey = `${reader}\n${route}\n${appId}\n${client}`;
     const entry = this.tally.get(tallyKey);
     if (entry === undefined) this.tally.set(tallyKey, { reader, appId, route, reads: 1 });
     else entry.reads++;

@@ -55,7 +55,7 @@ export class RateLimiter {
       this.windowMs,
       name,
     );
-    // a failed authentication is answered 401 whatever its count: FailedAuthLimiter counts its own refusals
+    // a failed authentication is answered 401 whatever its count: AuthFailureLimiter counts its own refusals
     if (record.isBlocked && name !== 'failed-auth') this.refused?.labels(name).inc();
     return {
       allowed: !record.isBlocked,

@@ -30,8 +30,8 @@ export function routeLimit(context: ExecutionContext): ThrottleName | undefined 
 
 /**
  * @nestjs/throttler's guard for the limited admin routes (LIMITED_ROUTES); every other route passes untouched.
- * Run by AdminAuthGuard once the key is checked, so a client is its API key id (`key#…`), and keys are
- * `<limit>:<client>` so every instance counts into one shared bucket. A refusal is a 429
+ * Run by AdminAuthGuard once the key is checked, so a client is its actor id (`client:<name>`, or `key#…` for an
+ * admin key), and keys are `<limit>:<client>` so every instance counts into one shared bucket. A refusal is a 429
  * `{statusCode, error, message}` with `Retry-After` (seconds).
  */
 @Injectable()

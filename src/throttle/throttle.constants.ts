@@ -41,7 +41,7 @@ export const THROTTLE_SUBJECTS: Readonly<Record<ThrottleName, string>> = {
  * The routes that are limited, as `METHOD route-pattern`. Nothing else is: token reads (`GET …/token`, the
  * `/cgi-bin/token` drop-ins, tickets, jsapi-signature) are every client's hot path, callbacks are WeChat's, and the
  * gateway carries the fleet's normal traffic. The compat `force_refresh` is limited in CompatController (its answer
- * is WeChat-shaped), failed authentications in FailedAuthLimiter.
+ * is WeChat-shaped), failed authentications in AuthFailureLimiter.
  */
 export const LIMITED_ROUTES: ReadonlyMap<string, ThrottleName> = new Map([
   ['POST /api/v1/accounts/:appId/token/refresh', 'force-refresh'],

@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountRegistry } from '../../accounts/account-registry';
 import { AdminAuthenticator } from '../../admin/admin-authenticator';
 import type { AuditActor } from '../../audit/audit-entry';
+import { setRequestActor } from '../../audit/request-actor';
+import { assertAuthorized } from '../../clients/principal';
 import { AuditLog } from '../../audit/audit-log.service';
 import { ridOf } from '../../audit/token-audit';
 import { sendErrorAnswer, sendWechatErrorAnswer } from '../../common/error-reply';
@@ -85,9 +87,16 @@ export class GatewayRoutes implements OnModuleInit {
 
   private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const keyId = this.authenticator.authenticate(request.ip, request.headers.authorization, 'the gateway');
-      const actor: AuditActor = { id: `gateway:${keyId}`, ip: request.ip };
+      const principal = this.authenticator.authenticate(
+        request.ip,
+        request.headers.authorization,
+        'the gateway',
+      );
+      const actor: AuditActor = { id: `gateway:${principal.actorId}`, ip: request.ip };
+      setRequestActor(request, actor, principal);
       const { appId } = request.params as { appId: string };
+      // before the account lookup: a client refused an account learns nothing of whether it exists
+      assertAuthorized(principal, 'gateway', appId);
       if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
       const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));

@@ -1,3 +1,4 @@
+import { DomainError } from '../../common/domain-error';
 import type { ClientScope } from '../client-scope';
 
 /**
@@ -5,7 +6,9 @@ import type { ClientScope } from '../client-scope';
  * (answered 403). The message names the client and what was refused; it reads the same whether the account exists
  * or not.
  */
-export class AccessDeniedError extends Error {
+export class AccessDeniedError extends DomainError {
+  readonly httpStatus = 403;
+
   constructor(
     message: string,
     readonly client: string,
