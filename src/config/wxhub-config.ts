@@ -1,5 +1,6 @@
 import type { AccountConfig } from '../accounts/account-config';
 import { parseCidrList } from '../common/ip';
+import { dedupeTtlProblem, dedupeTtlSecondsFor } from '../wechat-callback/dedupe/dedupe-window';
 import { loadAccounts } from './accounts-file';
 import { ConfigError } from './config-error';
 import { CONFIG_DEFAULTS } from './defaults';
@@ -128,6 +129,15 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     problems.push('ADMIN_API_KEYS: every key must be at least 16 characters');
   if (apiKeys.length === 0 && sandboxEnabled) apiKeys = [SANDBOX_ADMIN_KEY];
 
+  const maxClockSkewSeconds =
+    env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? CONFIG_DEFAULTS.callback.maxClockSkewSeconds;
+  let dedupeTtlSeconds = 0;
+  try {
+    dedupeTtlSeconds = dedupeTtlSecondsFor(maxClockSkewSeconds, env.CALLBACK_DEDUPE_TTL_SECONDS);
+  } catch {
+    problems.push(dedupeTtlProblem(maxClockSkewSeconds, env.CALLBACK_DEDUPE_TTL_SECONDS ?? 0));
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -152,10 +162,9 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     admin: { apiKeys, allowedIps },
     trustProxy,
     callback: {
-      maxClockSkewSeconds:
-        env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? CONFIG_DEFAULTS.callback.maxClockSkewSeconds,
+      maxClockSkewSeconds,
       handlerTimeoutMs: env.CALLBACK_HANDLER_TIMEOUT_MS ?? CONFIG_DEFAULTS.callback.handlerTimeoutMs,
-      dedupeTtlSeconds: env.CALLBACK_DEDUPE_TTL_SECONDS ?? CONFIG_DEFAULTS.callback.dedupeTtlSeconds,
+      dedupeTtlSeconds,
     },
     sandbox: {
       enabled: sandboxEnabled,
