@@ -29,7 +29,10 @@ describe('the de-duplication TTL and the timestamp window', () => {
   });
 
   it('keeps an explicit TTL that covers the window', () => {
-    const config = loadWxhubConfig({ CALLBACK_MAX_CLOCK_SKEW_SECONDS: '60', CALLBACK_DEDUPE_TTL_SECONDS: '900' });
+    const config = loadWxhubConfig({
+      CALLBACK_MAX_CLOCK_SKEW_SECONDS: '60',
+      CALLBACK_DEDUPE_TTL_SECONDS: '900',
+    });
     expect(config.callback.dedupeTtlSeconds).toBe(900);
   });
 
