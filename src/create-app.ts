@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { installRouteHooks } from './common/route-hooks';
+import { guardConnections, serverTimeoutOptions } from './common/server-limits';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { loadedConfigModule } from './config/wxhub-config.module';
 import { logDestination } from './logging/log-destination';
@@ -23,7 +24,8 @@ class WxhubApplicationModule {}
 
 /**
  * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
- * that imports it): configuration validated, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
+ * that imports it): configuration validated, bounded time to send a request (headers and body) and connections per
+ * client, XML bodies kept raw, DTO validation, error mapping, shutdown hooks,
  * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
  * field, never a secret) when the configuration is wrong.
  *
@@ -40,6 +42,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   const adapter = new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
+    ...serverTimeoutOptions(config.http),
     ...requestLoggingServerOptions(logger),
   });
   const entry: DynamicModule = {
@@ -52,6 +55,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
     logger: nestLoggerFor(logger),
   });
   const fastify = app.getHttpAdapter().getInstance();
+  guardConnections(fastify.server, config.http, config.trustProxy);
   // before init, which registers the routes: their own hooks are attached as they are registered
   installRouteHooks(fastify, (type) => optionalProvider(app, type));
   registerRequestLogging(fastify, optionalProvider(app, TokenReads));

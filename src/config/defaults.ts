@@ -16,6 +16,7 @@ export const CONFIG_DEFAULTS = {
   },
   // the de-duplication TTL is derived from the clock-skew window (dedupe-window.ts)
   callback: { maxClockSkewSeconds: 300, handlerTimeoutMs: 4500 },
+  http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, maxConnectionsPerClient: 128 },
   sandbox: { port: 0, tokenLifetimeSeconds: 7200 },
   audit: { maxEntries: 10_000 },
   throttle: {

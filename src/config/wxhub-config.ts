@@ -44,6 +44,11 @@ export interface WxhubConfig {
   };
   admin: { apiKeys: string[]; allowedIps: string[] };
   trustProxy: TrustProxy;
+  /**
+   * Limits of the HTTP server: time to receive a request's headers, and its headers and body; open connections
+   * per client address (0 = no limit).
+   */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnectionsPerClient: number };
   callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
   /** OpenAPI document and Swagger UI at `/docs` (DOCS_ENABLED, default true: the document holds no secret). */
@@ -138,6 +143,13 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     problems.push(dedupeTtlProblem(maxClockSkewSeconds, env.CALLBACK_DEDUPE_TTL_SECONDS ?? 0));
   }
 
+  const headersTimeoutMs = env.HTTP_HEADERS_TIMEOUT_MS ?? CONFIG_DEFAULTS.http.headersTimeoutMs;
+  const requestTimeoutMs = env.HTTP_REQUEST_TIMEOUT_MS ?? CONFIG_DEFAULTS.http.requestTimeoutMs;
+  if (headersTimeoutMs > requestTimeoutMs)
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (which covers the headers too)',
+    );
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -161,6 +173,12 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     },
     admin: { apiKeys, allowedIps },
     trustProxy,
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      maxConnectionsPerClient:
+        env.HTTP_MAX_CONNECTIONS_PER_CLIENT ?? CONFIG_DEFAULTS.http.maxConnectionsPerClient,
+    },
     callback: {
       maxClockSkewSeconds,
       handlerTimeoutMs: env.CALLBACK_HANDLER_TIMEOUT_MS ?? CONFIG_DEFAULTS.callback.handlerTimeoutMs,

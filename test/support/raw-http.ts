@@ -22,14 +22,14 @@ export function openSocket(port: number): Promise<Socket> {
 
 /**
  * Sends `head` (the request line and headers, without the blank line) and then `bodyBytes` of body in 64 KB
- * chunks as fast as the server takes them, until the server answers and closes or `deadlineMs` passes.
+ * chunks as fast as the server takes them (or `drip.bytes` every `drip.everyMs`), until the server answers and closes or `deadlineMs` passes.
  */
 export async function sendRaw(
   port: number,
   head: string,
   bodyBytes: number,
   deadlineMs: number,
-  chunkDelayMs = 0,
+  drip?: { bytes: number; everyMs: number },
 ): Promise<RawExchange> {
   const started = Date.now();
   const socket = await openSocket(port);
@@ -37,7 +37,7 @@ export async function sendRaw(
   let closedByServer = false;
   let sent = 0;
   let finished = false;
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const chunk = Buffer.alloc(drip?.bytes ?? 64 * 1024, 0x61);
   socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
   socket.on('error', () => undefined);
   const ended = new Promise<void>((resolve) => {
@@ -53,7 +53,7 @@ export async function sendRaw(
       const piece = chunk.subarray(0, Math.min(chunk.length, bodyBytes - sent));
       const flushed = socket.write(piece);
       sent += piece.length;
-      if (chunkDelayMs > 0) await new Promise((r) => setTimeout(r, chunkDelayMs));
+      if (drip) await new Promise((r) => setTimeout(r, drip.everyMs));
       else if (!flushed) await new Promise((r) => socket.once('drain', r).once('close', r));
     }
   })();
