@@ -162,3 +162,40 @@ describe('token paths stay closed however they are spelt', () => {
     expect(await upstreamCalls()).toBe(before);
   });
 });
+
+describe('health: the status for anyone, the detail behind the admin key', () => {
+  it.each(['/health', '/health/ready'])('%s shows only the status without a key', async (path) => {
+    const reply = await getJson<Record<string, unknown>>(`${hub.url}${path}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ status: 'ok' });
+  });
+
+  it.each(['/health', '/health/ready'])('%s shows only the status with a wrong key', async (path) => {
+    const reply = await getJson<Record<string, unknown>>(`${hub.url}${path}`, {
+      headers: { authorization: `Bearer ${KEY}wrong` },
+    });
+
+    expect(reply.status).toBe(200);
+    expect(JSON.stringify(reply.body)).not.toContain(ACCOUNT.appId);
+    expect(reply.body).toEqual({ status: 'ok' });
+  });
+
+  it('/health shows the store and every account with the admin key', async () => {
+    const reply = await getJson<{ store: unknown; accounts: unknown }>(`${hub.url}/health`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+
+    expect(reply.body.store).toMatchObject({ status: 'up', description: expect.any(String) });
+    expect(reply.body.accounts).toEqual({ [ACCOUNT.appId]: 'live' });
+  });
+
+  it('/health/ready shows the per-indicator detail with the admin key', async () => {
+    const reply = await getJson<{ details: Record<string, unknown> }>(`${hub.url}/health/ready`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+
+    expect(reply.body.details).toHaveProperty('tokenPlane');
+    expect(JSON.stringify(reply.body.details)).toContain(ACCOUNT.appId);
+  });
+});
