@@ -2,6 +2,7 @@ import { type DynamicModule, Module, ValidationPipe, type Type } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { installNoStore } from './common/no-store';
 import { installRouteHooks } from './common/route-hooks';
 import { guardConnections, serverTimeoutOptions } from './common/server-limits';
 import { loadWxhubConfig } from './config/wxhub-config';
@@ -58,6 +59,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   guardConnections(fastify.server, config.http, config.trustProxy);
   // before init, which registers the routes: their own hooks are attached as they are registered
   installRouteHooks(fastify, (type) => optionalProvider(app, type));
+  installNoStore(fastify);
   registerRequestLogging(fastify, optionalProvider(app, TokenReads));
   // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   fastify.addContentTypeParser(

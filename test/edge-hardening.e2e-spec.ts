@@ -199,3 +199,69 @@ describe('health: the status for anyone, the detail behind the admin key', () =>
     expect(JSON.stringify(reply.body.details)).toContain(ACCOUNT.appId);
   });
 });
+
+describe('Cache-Control: no-store on every answer that holds a token, a ticket or a session', () => {
+  const admin = (): Record<string, string> => ({
+    authorization: `Bearer ${KEY}`,
+    'content-type': 'application/json',
+  });
+  const routes: [string, string, () => Promise<RequestInit>][] = [
+    ['GET', '/api/v1/accounts/{appId}/token', async () => ({ headers: admin() })],
+    // the second read is answered from memory by the route's own hook
+    ['GET', '/api/v1/accounts/{appId}/token', async () => ({ headers: admin() })],
+    ['GET', '/api/v1/accounts/{appId}/tickets/jsapi', async () => ({ headers: admin() })],
+    [
+      'GET',
+      '/api/v1/accounts/{appId}/jsapi-signature?url=https%3A%2F%2Fexample.com%2F',
+      async () => ({ headers: admin() }),
+    ],
+    [
+      'POST',
+      '/api/v1/accounts/{appId}/token/invalid',
+      async () => ({ headers: admin(), body: JSON.stringify({ access_token: 'not-the-current-one' }) }),
+    ],
+    ['POST', '/api/v1/accounts/{appId}/token/refresh', async () => ({ headers: admin(), body: '{}' })],
+    [
+      'POST',
+      '/api/v1/accounts/{appId}/code2session',
+      async () => ({ headers: admin(), body: JSON.stringify({ js_code: 'code' }) }),
+    ],
+    [
+      'POST',
+      '/api/v1/accounts/{appId}/oauth/access-token',
+      async () => ({ headers: admin(), body: JSON.stringify({ code: 'code' }) }),
+    ],
+    ['GET', '/cgi-bin/token?grant_type=client_credential&appid={appId}&secret={secret}', async () => ({})],
+    ['GET', '/cgi-bin/stable_token', async () => ({})],
+    [
+      'POST',
+      '/cgi-bin/stable_token',
+      async () => ({
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          grant_type: 'client_credential',
+          appid: ACCOUNT.appId,
+          secret: ACCOUNT.appSecret,
+        }),
+      }),
+    ],
+  ];
+
+  it.each(routes)('%s %s', async (method, path, init) => {
+    const response = await fetch(
+      `${hub.url}${path.replace('{appId}', ACCOUNT.appId).replace('{secret}', ACCOUNT.appSecret)}`,
+      {
+        method,
+        ...(await init()),
+      },
+    );
+
+    expect(response.status).toBeLessThan(500);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers that hold no secret keep their caching as before (/health)', async () => {
+    const response = await fetch(`${hub.url}/health`);
+    expect(response.headers.get('cache-control')).toBeNull();
+  });
+});
