@@ -265,3 +265,19 @@ describe('Cache-Control: no-store on every answer that holds a token, a ticket o
     expect(response.headers.get('cache-control')).toBeNull();
   });
 });
+
+describe('an authenticated upload far over the size limit', () => {
+  it('is answered 413 and its connection closed, without reading it to the end', async () => {
+    const exchange = await sendRaw(
+      hub.port,
+      `POST /gateway/${ACCOUNT.appId}/cgi-bin/media/upload?type=image HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${THREE_HUNDRED_MB}`,
+      THREE_HUNDRED_MB,
+      20_000,
+    );
+
+    expect(exchange.status).toBe(413);
+    expect(exchange.head).toMatch(/^connection: close$/im);
+    expect(exchange.closedByServer).toBe(true);
+    expect(exchange.bodyBytesSent).toBeLessThan(32 * 1024 * 1024);
+  });
+});

@@ -186,7 +186,7 @@ export class GatewayRoutes implements OnModuleInit {
       const { appId, target, actor } = this.admission(request);
       return sendAnswer(reply, await this.forward(request, appId, target, actor));
     } catch (error) {
-      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request, reply);
       return this.sendGatewayError(reply, error);
     }
   }
@@ -196,7 +196,7 @@ export class GatewayRoutes implements OnModuleInit {
       const { appId, target, actor } = this.admission(request);
       return sendAnswer(reply, await this.forward(request, appId, target, actor));
     } catch (error) {
-      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request, reply);
       return this.sendPassThroughError(reply, error);
     }
   }
@@ -270,10 +270,11 @@ export class GatewayRoutes implements OnModuleInit {
   }
 
   /** Up to 4× the body limit (declared) is read away, within 10 s; anything else gets the answer and a close. */
-  private async discardRefusedBody(request: FastifyRequest): Promise<void> {
+  private async discardRefusedBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
-    if (!(declared <= 4 * this.forwarder.limits.maxBytes)) return;
-    await discardBody(request.raw, DISCARD_TIMEOUT_MS);
+    if (declared <= 4 * this.forwarder.limits.maxBytes) await discardBody(request.raw, DISCARD_TIMEOUT_MS);
+    // the rest is not read: the answer closes the connection instead of letting Node drain it
+    if (!request.raw.readableEnded) closeIfBodyPending(reply);
   }
 
   private sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
