@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { installNoStore } from './common/no-store';
 import { installRouteHooks } from './common/route-hooks';
+import { guardConnections, serverTimeoutOptions } from './common/server-limits';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { loadedConfigModule } from './config/wxhub-config.module';
 import { logDestination } from './logging/log-destination';
@@ -25,7 +27,8 @@ class WxhubApplicationModule {}
 
 /**
  * Builds the configured, not yet listening Fastify application of `rootModule` (AppModule, or a host module
- * that imports it): configuration validated, XML bodies (and JSON on WeChat's push route) kept raw, DTO validation, error mapping, shutdown hooks,
+ * that imports it): configuration validated, bounded time to send a request (headers and body) and connections per
+ * client, XML bodies (and JSON on WeChat's push route) kept raw, DTO validation, error mapping, shutdown hooks,
  * structured logs (JSON lines at LOG_LEVEL, request ids, secrets redacted). Throws ConfigError (naming each bad
  * field, never a secret) when the configuration is wrong.
  *
@@ -45,6 +48,7 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
   const adapter = new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
+    ...serverTimeoutOptions(config.http),
     ...requestLoggingServerOptions(logger),
   });
   const entry: DynamicModule = {
@@ -57,8 +61,10 @@ export async function createApp(rootModule: Type<unknown>): Promise<NestFastifyA
     logger: nestLoggerFor(logger),
   });
   const fastify = app.getHttpAdapter().getInstance();
+  guardConnections(fastify.server, config.http, config.trustProxy);
   // before init, which registers the routes: their own hooks are attached as they are registered
   installRouteHooks(fastify, (type) => optionalProvider(app, type));
+  installNoStore(fastify);
   registerRequestLogging(fastify, optionalProvider(app, TokenReads));
   // signatures are computed over the exact bytes, so XML stays a string; WeChat may also send no content type
   fastify.addContentTypeParser(
@@ -97,7 +103,10 @@ function keepRawJsonOnMarkedRoutes(adapter: FastifyAdapter, fastify: FastifyInst
     register(prefix, rawBody);
     if (installed || rawBody === true) return;
     const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-    const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+    const parseJson = fastify.getDefaultJsonParser(
+      onProtoPoisoning ?? 'error',
+      onConstructorPoisoning ?? 'error',
+    );
     fastify.removeContentTypeParser('application/json');
     fastify.addContentTypeParser(
       'application/json',

@@ -65,12 +65,7 @@ export {
   type WechatBinaryStream,
 } from './api/wechat-api-client';
 export type { MultipartUpload } from './api/multipart';
-export {
-  WechatOAuth,
-  type OAuthScope,
-  type WebAccessToken,
-  type WebUserInfo,
-} from './api/wechat-oauth';
+export { WechatOAuth, type OAuthScope, type WebAccessToken, type WebUserInfo } from './api/wechat-oauth';
 export { WechatApiError } from './api/errors/wechat-api.error';
 export { WechatTokenError } from './api/errors/wechat-token.error';
 export { WechatQuotaError } from './api/errors/wechat-quota.error';

@@ -780,7 +780,7 @@ describe('WeChat-compatible token endpoints', () => {
 
 describe('health', () => {
   it('answers 200 with status ok while every account has a live token', async () => {
-    const reply = await call<HealthBody>(`${hub.url}/health`);
+    const reply = await call<HealthBody>(`${hub.url}/health`, { key: KEY });
 
     expect(reply.status).toBe(200);
     expect(reply.body.status).toBe('ok');
@@ -794,10 +794,10 @@ describe('while WeChat refuses every token call (errcode 40164 from the start)',
 
   beforeAll(async () => {
     // the first token calls leave at boot; until they are answered the accounts count as refreshing
-    health = await call<HealthBody>(`${failingHub.url}/health`);
+    health = await call<HealthBody>(`${failingHub.url}/health`, { key: KEY });
     for (const deadline = Date.now() + 10_000; health.status !== 503 && Date.now() < deadline;) {
       await delay(100);
-      health = await call<HealthBody>(`${failingHub.url}/health`);
+      health = await call<HealthBody>(`${failingHub.url}/health`, { key: KEY });
     }
   });
 

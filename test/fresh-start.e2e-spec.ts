@@ -37,14 +37,18 @@ describe('a hub started with an empty environment', () => {
 
   it('is healthy with the sandbox demo account and demo Mini Program live', async () => {
     // the demo tokens are fetched from the built-in simulator at boot; until then the accounts are refreshing
-    let health = await getJson<HealthBody>(`${url}/health`);
+    let health = await getJson<HealthBody>(`${url}/health`, {
+      headers: { authorization: `Bearer ${SANDBOX_ADMIN_KEY}` },
+    });
     for (
       const deadline = Date.now() + 10_000;
       (health.body.accounts?.[appId] !== 'live' || health.body.accounts?.[miniProgram] !== 'live') &&
       Date.now() < deadline;
     ) {
       await delay(100);
-      health = await getJson<HealthBody>(`${url}/health`);
+      health = await getJson<HealthBody>(`${url}/health`, {
+        headers: { authorization: `Bearer ${SANDBOX_ADMIN_KEY}` },
+      });
     }
 
     expect(health.status).toBe(200);

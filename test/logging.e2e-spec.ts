@@ -358,8 +358,12 @@ describe('a hub driven through every plane at LOG_LEVEL=trace', () => {
       ),
     ).toHaveLength(1);
     const route = '/api/v1/accounts/:appId/token';
-    expect(metrics).toContain(`wxhub_token_reads_total{app_id="${PLAIN.appId}",route="${route}",client="admin"} 2`);
-    expect(metrics).toContain(`wxhub_token_reads_total{app_id="${SAFE.appId}",route="${route}",client="admin"} 2`);
+    expect(metrics).toContain(
+      `wxhub_token_reads_total{app_id="${PLAIN.appId}",route="${route}",client="admin"} 2`,
+    );
+    expect(metrics).toContain(
+      `wxhub_token_reads_total{app_id="${SAFE.appId}",route="${route}",client="admin"} 2`,
+    );
     expect(metrics).toContain(
       `wxhub_token_reads_total{app_id="${PLAIN.appId}",route="/api/v1/accounts/:appId/tickets/:type",client="admin"} 1`,
     );

@@ -189,6 +189,8 @@ describe('a hub whose WeChat refuses every token call (errcode 40164 from the st
         WECHAT_SANDBOX: 'false',
         WECHAT_API_BASE_URL: simulator.url,
         WECHAT_ACCOUNTS: JSON.stringify([{ ...FAILING, tokenEndpoint: 'stable' }]),
+        // the readiness detail is for an admin key holder
+        ADMIN_API_KEYS: SANDBOX_ADMIN_KEY,
       },
       { name: 'hub-observability-failing' },
     );
@@ -199,6 +201,7 @@ describe('a hub whose WeChat refuses every token call (errcode 40164 from the st
     const live = await getJson<{ status: string }>(`${hub.url}/health/live`);
     const ready = await getJson<{ status: string; details: Record<string, unknown> }>(
       `${hub.url}/health/ready`,
+      { headers: ADMIN },
     );
     const health = await getJson<{ status: string }>(`${hub.url}/health`);
 

@@ -402,7 +402,7 @@ describe('wxhub on a 3-master Redis Cluster', () => {
       const ready = await getJson<{
         status: string;
         details: { tokenPlane: { store: { status: string; description: string } } };
-      }>(`${hub.url}/health/ready`);
+      }>(`${hub.url}/health/ready`, auth);
       expect(ready.status).toBe(200);
       expect(ready.body.details.tokenPlane.store).toMatchObject({
         status: 'up',

@@ -53,7 +53,7 @@ describe('Redis down, then back empty', () => {
       await sleep(150);
     }
     expect(readsWhileDown.every((s) => s === 200)).toBe(true);
-    const health = await getJson<{ store: { status: string } }>(`${hub.url}/health`);
+    const health = await getJson<{ store: { status: string } }>(`${hub.url}/health`, auth);
     expect(health.status).toBe(503);
     expect(health.body.store.status).toBe('down');
     // a forced refresh cannot be coordinated without the store: refused cleanly, nothing crashes

@@ -72,7 +72,7 @@ beforeAll(async () => {
   hubs = await Promise.all([1, 2].map((i) => startHub(env, { name: `hub-scale-${i}` })));
   // ready answers 200 while tokens are still being fetched ("live or getting one"): wait for every one live
   const allLive = async (hub: Hub): Promise<boolean> => {
-    const { body } = await getJson<{ accounts?: Record<string, string> }>(`${hub.url}/health`);
+    const { body } = await getJson<{ accounts?: Record<string, string> }>(`${hub.url}/health`, auth);
     return Object.values(body.accounts ?? {}).filter((s) => s === 'live').length === N;
   };
   for (const hub of hubs) for (let i = 0; i < 600 && !(await allLive(hub)); i++) await sleep(100);
@@ -96,7 +96,7 @@ describe(`${N} accounts on two hubs sharing one Redis`, () => {
   it('answers a /health/ready probe and a /health report with O(1) Redis commands', async () => {
     for (const path of ['/health/ready', '/health']) {
       const used = await commandsOf(client, async () => {
-        const response = await getJson<{ accounts?: Record<string, string> }>(`${hubs[0]!.url}${path}`);
+        const response = await getJson<{ accounts?: Record<string, string> }>(`${hubs[0]!.url}${path}`, auth);
         expect(response.status).toBe(200);
       });
       // the store ping; before, one GET per account (300) on every probe

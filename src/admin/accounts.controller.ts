@@ -28,6 +28,7 @@ import { canUseAccount } from '../clients/principal';
 import { ROUTE_ON_REQUEST } from '../common/route-hooks';
 import { ConfigError } from '../config/config-error';
 import { TOKEN_READ_ROUTE } from '../logging/request-logging';
+import { NO_STORE_ROUTE } from '../common/no-store';
 import { TicketService, type JsapiSignature } from '../token/ticket.service';
 import { TokenService, type AccountTokenState } from '../token/token.service';
 import { ADMIN_AUTH_ERRORS, ApiErrorResponses } from '../docs/api-error-responses.decorator';
@@ -116,7 +117,7 @@ export class AccountsController {
    */
   @RequireScope('read')
   @Get(':appId/token')
-  @RouteConfig({ [ROUTE_ON_REQUEST]: TokenReadHook, [TOKEN_READ_ROUTE]: true })
+  @RouteConfig({ [ROUTE_ON_REQUEST]: TokenReadHook, [TOKEN_READ_ROUTE]: true, [NO_STORE_ROUTE]: true })
   @ApiTags('tokens')
   @ApiOperation({
     summary: "The account's current access_token",
@@ -134,6 +135,7 @@ export class AccountsController {
   /** A caller saw 40001/40014/42001 with this token: refresh only if it is still the current one. */
   @RequireScope('report')
   @Post(':appId/token/invalid')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiTags('tokens')
   @ApiOperation({
     summary: 'Report a token WeChat refused (40001/40014/42001)',
@@ -165,7 +167,7 @@ export class AccountsController {
   /** The current JS-SDK ticket (`jsapi` or `wx_card`): `{ticket, expires_in, expires_at, version}`. */
   @RequireScope('read')
   @Get(':appId/tickets/:type')
-  @RouteConfig({ [TOKEN_READ_ROUTE]: true })
+  @RouteConfig({ [TOKEN_READ_ROUTE]: true, [NO_STORE_ROUTE]: true })
   @ApiTags('tickets')
   @ApiOperation({
     summary: 'The current JS-SDK ticket',
@@ -193,6 +195,7 @@ export class AccountsController {
    */
   @RequireScope('read')
   @Get(':appId/jsapi-signature')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiTags('tickets')
   @ApiOperation({
     summary: 'Sign a page URL for wx.config',
@@ -223,6 +226,7 @@ export class AccountsController {
   /** Operator's forced refresh; spends the daily force budget (429 when spent or too soon). */
   @RequireScope('operate')
   @Post(':appId/token/refresh')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiTags('tokens')
   @ApiOperation({
     summary: "Operator's forced refresh",

@@ -1,3 +1,5 @@
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { NO_STORE_ROUTE } from '../common/no-store';
 import { Body, Controller, Get, HttpCode, Optional, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBody,
@@ -63,6 +65,7 @@ export class CompatController {
   ) {}
 
   @Get('token')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiOperation({
     summary: "Drop-in for WeChat's /cgi-bin/token",
     description:
@@ -99,6 +102,7 @@ export class CompatController {
   }
 
   @Get('stable_token')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiOperation({
     summary: 'Refused as WeChat does: stable_token takes POST',
     description: 'Answers `{"errcode": 43002, "errmsg": "require POST method"}` with HTTP 200.',
@@ -109,6 +113,7 @@ export class CompatController {
   }
 
   @Post('stable_token')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @ApiOperation({
     summary: "Drop-in for WeChat's /cgi-bin/stable_token",
     description:

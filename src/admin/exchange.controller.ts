@@ -2,18 +2,15 @@ import {
   applyDecorators,
   BadRequestException,
   Body,
-  CallHandler,
   Controller,
-  ExecutionContext,
   HttpCode,
-  Injectable,
-  NestInterceptor,
   Param,
   Post,
   Res,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { NO_STORE_ROUTE } from '../common/no-store';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -24,7 +21,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Observable } from 'rxjs';
 import { accountKind, type AccountKind } from '../accounts/account-config';
 import { AccountRegistry } from '../accounts/account-registry';
 import { WechatApiError } from '../api/errors/wechat-api.error';
@@ -53,15 +49,6 @@ const ExchangeAccess = (): ClassDecorator =>
     ApiBearerAuth(ADMIN_KEY_SCHEME),
     ApiErrorResponses(ADMIN_AUTH_ERRORS),
   );
-
-/** Answers of the exchange routes carry user secrets (session_key, web tokens): no cache may keep them. */
-@Injectable()
-class NoStoreInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    context.switchToHttp().getResponse<FastifyReply>().header('cache-control', 'no-store');
-    return next.handle();
-  }
-}
 
 const APP_ID_PARAM = ApiParam({
   name: 'appId',
@@ -97,7 +84,6 @@ const EXCHANGE_ERRORS = [
  */
 @Controller('api/v1/accounts')
 @ExchangeAccess()
-@UseInterceptors(NoStoreInterceptor)
 @ApiTags('exchange')
 export class ExchangeController {
   constructor(
@@ -108,6 +94,7 @@ export class ExchangeController {
 
   /** Mini Program login: `wx.login()`'s code → `{openid, session_key, unionid?}` (WeChat's `jscode2session`). */
   @Post(':appId/code2session')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @HttpCode(200)
   @ApiOperation({
     summary: "Trade a Mini Program login code for the user's session",
@@ -141,6 +128,7 @@ export class ExchangeController {
 
   /** Web authorization (网页授权) of an Official Account: the redirect's code → the user's web token. */
   @Post(':appId/oauth/access-token')
+  @RouteConfig({ [NO_STORE_ROUTE]: true })
   @HttpCode(200)
   @ApiOperation({
     summary: "Trade an OAuth code for the user's web access token",

@@ -14,7 +14,9 @@ export const CONFIG_DEFAULTS = {
     forceDailyBudget: 20,
     forceMinIntervalSeconds: 30,
   },
-  callback: { maxClockSkewSeconds: 300, handlerTimeoutMs: 4500, dedupeTtlSeconds: 120 },
+  // the de-duplication TTL is derived from the clock-skew window (dedupe-window.ts)
+  callback: { maxClockSkewSeconds: 300, handlerTimeoutMs: 4500 },
+  http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, maxConnectionsPerClient: 128 },
   sandbox: { port: 0, tokenLifetimeSeconds: 7200 },
   audit: { maxEntries: 10_000 },
   throttle: {

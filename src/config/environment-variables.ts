@@ -64,6 +64,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_RELOAD_LIMIT?: number;
   @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_AUDIT_READ_LIMIT?: number;
   @IsOptional() @IsInt() @Min(0) @Max(100_000) THROTTLE_FAILED_AUTH_LIMIT?: number;
+  @IsOptional() @IsInt() @Min(1000) @Max(300_000) HTTP_HEADERS_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(1000) @Max(3_600_000) HTTP_REQUEST_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) HTTP_MAX_CONNECTIONS_PER_CLIENT?: number;
 }
 
 const integerVariables = new Set([
@@ -77,6 +80,9 @@ const integerVariables = new Set([
   'CALLBACK_MAX_CLOCK_SKEW_SECONDS',
   'CALLBACK_HANDLER_TIMEOUT_MS',
   'CALLBACK_DEDUPE_TTL_SECONDS',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'HTTP_MAX_CONNECTIONS_PER_CLIENT',
   'SANDBOX_PORT',
   'SANDBOX_TOKEN_LIFETIME_SECONDS',
   'AUDIT_MAX_ENTRIES',

@@ -3,6 +3,7 @@ import { parseCidrList } from '../common/ip';
 import type { ClientDefinition } from '../clients/clients-parser';
 import { loadAccountsFile } from './accounts-file';
 import { loadClients } from './clients-config';
+import { dedupeTtlProblem, dedupeTtlSecondsFor } from '../wechat-callback/dedupe/dedupe-window';
 import { ConfigError } from './config-error';
 import { CONFIG_DEFAULTS } from './defaults';
 import { readEnvironment, type LogLevel } from './environment-variables';
@@ -50,6 +51,11 @@ export interface WxhubConfig {
   /** DROPIN_ACCEPT_APP_SECRET (default true): whether `/cgi-bin/token` accepts the real AppSecret. */
   dropIn: { acceptAppSecret: boolean };
   trustProxy: TrustProxy;
+  /**
+   * Limits of the HTTP server: time to receive a request's headers, and its headers and body; open connections
+   * per client address (0 = no limit).
+   */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnectionsPerClient: number };
   callback: { maxClockSkewSeconds: number; handlerTimeoutMs: number; dedupeTtlSeconds: number };
   sandbox: { enabled: boolean; port: number; tokenLifetimeSeconds: number };
   /** OpenAPI document and Swagger UI at `/docs` (DOCS_ENABLED, default true: the document holds no secret). */
@@ -144,6 +150,22 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     problems.push(...error.problems);
   }
 
+  const maxClockSkewSeconds =
+    env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? CONFIG_DEFAULTS.callback.maxClockSkewSeconds;
+  let dedupeTtlSeconds = 0;
+  try {
+    dedupeTtlSeconds = dedupeTtlSecondsFor(maxClockSkewSeconds, env.CALLBACK_DEDUPE_TTL_SECONDS);
+  } catch {
+    problems.push(dedupeTtlProblem(maxClockSkewSeconds, env.CALLBACK_DEDUPE_TTL_SECONDS ?? 0));
+  }
+
+  const headersTimeoutMs = env.HTTP_HEADERS_TIMEOUT_MS ?? CONFIG_DEFAULTS.http.headersTimeoutMs;
+  const requestTimeoutMs = env.HTTP_REQUEST_TIMEOUT_MS ?? CONFIG_DEFAULTS.http.requestTimeoutMs;
+  if (headersTimeoutMs > requestTimeoutMs)
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (which covers the headers too)',
+    );
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -170,11 +192,16 @@ export function loadWxhubConfig(raw: NodeJS.ProcessEnv = process.env): WxhubConf
     clientKeys: clients.keys,
     dropIn: { acceptAppSecret: env.DROPIN_ACCEPT_APP_SECRET !== 'false' },
     trustProxy,
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      maxConnectionsPerClient:
+        env.HTTP_MAX_CONNECTIONS_PER_CLIENT ?? CONFIG_DEFAULTS.http.maxConnectionsPerClient,
+    },
     callback: {
-      maxClockSkewSeconds:
-        env.CALLBACK_MAX_CLOCK_SKEW_SECONDS ?? CONFIG_DEFAULTS.callback.maxClockSkewSeconds,
+      maxClockSkewSeconds,
       handlerTimeoutMs: env.CALLBACK_HANDLER_TIMEOUT_MS ?? CONFIG_DEFAULTS.callback.handlerTimeoutMs,
-      dedupeTtlSeconds: env.CALLBACK_DEDUPE_TTL_SECONDS ?? CONFIG_DEFAULTS.callback.dedupeTtlSeconds,
+      dedupeTtlSeconds,
     },
     sandbox: {
       enabled: sandboxEnabled,

@@ -12,22 +12,25 @@ export class HealthStoreDto {
   status!: 'up' | 'down';
 }
 
-/** Answer of `GET /health` (200 when `status` is `ok`, 503 otherwise). */
+/**
+ * Answer of `GET /health` (200 when `status` is `ok`, 503 otherwise); `store` and `accounts` only for a caller with
+ * an admin API key.
+ */
 @ApiSchema({ name: 'HealthReport' })
 export class HealthReportDto {
   @ApiProperty({ enum: ['ok', 'error'] })
   status!: 'ok' | 'error';
 
-  @ApiProperty({ type: HealthStoreDto })
-  store!: HealthStoreDto;
+  @ApiPropertyOptional({ type: HealthStoreDto, description: 'With an admin API key only.' })
+  store?: HealthStoreDto;
 
-  @ApiProperty({
-    description: "Each account's token status, by AppID.",
+  @ApiPropertyOptional({
+    description: "Each account's token status, by AppID. With an admin API key only.",
     type: 'object',
     additionalProperties: { type: 'string', enum: ACCOUNT_STATUSES },
     example: { wxAPPID: 'live' },
   })
-  accounts!: Record<string, string>;
+  accounts?: Record<string, string>;
 }
 
 /** Answer of the terminus probes `GET /health/live` and `GET /health/ready`. */
@@ -49,6 +52,10 @@ export class HealthCheckResultDto {
   })
   error?: Record<string, unknown>;
 
-  @ApiProperty({ description: 'Every indicator.', type: 'object', additionalProperties: true })
-  details!: Record<string, unknown>;
+  @ApiPropertyOptional({
+    description: 'Every indicator (with an admin API key only, on /health/ready).',
+    type: 'object',
+    additionalProperties: true,
+  })
+  details?: Record<string, unknown>;
 }

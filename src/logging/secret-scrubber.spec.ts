@@ -101,11 +101,7 @@ describe('SecretScrubber', () => {
       ['form-encoded (space as +)', encodeURIComponent(SECRET).replace(/%20/g, '+'), SECRET],
       ['URI-encoded (space as %20)', encodeURIComponent(SECRET), SECRET],
       ['encoded in lower-case hex', encodeAll(SECRET, false), SECRET],
-      [
-        'a multi-byte character raw, the rest encoded',
-        `Ab%2BcD%2Fef%209%23x%3F${'é'}%E2%82%ACz`,
-        SECRET,
-      ],
+      ['a multi-byte character raw, the rest encoded', `Ab%2BcD%2Fef%209%23x%3F${'é'}%E2%82%ACz`, SECRET],
       ['a `+` left as it is, the rest encoded', 'Ab+cD%2Fef%209%23x%3F%C3%A9%E2%82%ACz', SECRET],
     ])('%s', (_case, written, secret) => {
       const line = JSON.stringify({

@@ -23,7 +23,8 @@ export class SecretsFeeder implements OnModuleDestroy {
     @Optional() registry?: AccountRegistry,
     @Optional() @Inject(WXHUB_CONFIG) config?: WxhubConfig,
   ) {
-    if (config) scrubber.addConfigured({ accounts: [], apiKeys: [], redisPasswords: redisPasswords(config.redis) });
+    if (config)
+      scrubber.addConfigured({ accounts: [], apiKeys: [], redisPasswords: redisPasswords(config.redis) });
     if (tokens)
       this.unsubscribes.push(
         tokens.onTokenLearned((appId, token) => scrubber.learn(appId, 'access_token', token.value)),

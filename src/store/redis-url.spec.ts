@@ -115,7 +115,10 @@ describe('a Redis URL given in code (a host module)', () => {
     expect(() => createRedisClient({ kind: 'url', url: 'redis://:pa#ss@cache:6379/0' }, 'wxhub')).toThrow(
       /^redis\.url: the password \(or user name\) contains '#', '\/' or '\?' unescaped/,
     );
-    const client = createRedisClient({ kind: 'url', url: 'redis://:pa%23ss@127.0.0.1:1/0' }, 'wxhub') as Redis;
+    const client = createRedisClient(
+      { kind: 'url', url: 'redis://:pa%23ss@127.0.0.1:1/0' },
+      'wxhub',
+    ) as Redis;
     try {
       expect(client.options.password).toBe('pa#ss');
     } finally {

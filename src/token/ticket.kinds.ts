@@ -15,7 +15,6 @@ export interface TicketTokenSource {
   reportInvalid(appId: string, token: string): Promise<{ value: string }>;
 }
 
-
 /**
  * A JS-SDK ticket (`jsapi_ticket`, `wx_card_ticket`): fetched with the account's access token (a kind that needs
  * another credential); a call refused for its token repairs the token (compare-and-refresh) and is retried once.

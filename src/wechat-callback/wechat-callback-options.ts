@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../config/wxhub-config';
 import type { CallbackDedupeStore } from './dedupe/callback-dedupe-store';
+import { dedupeTtlSecondsFor } from './dedupe/dedupe-window';
 
 /** Options of WechatCallbackModule.forRoot / forRootAsync. */
 export interface WechatCallbackModuleOptions {
@@ -13,7 +14,10 @@ export interface WechatCallbackModuleOptions {
   apiBaseUrl?: string;
   /** A handler slower than this is answered `success` and its reply goes out through the customer-service API. Default 4500. */
   handlerTimeoutMs?: number;
-  /** How long a handled push is remembered for WeChat's retries. Default 120 (at least 60). */
+  /**
+   * How long a handled push is remembered, against WeChat's retries and replays. Default: the whole timestamp
+   * window (2 × maxClockSkewSeconds + 30), or 120 with the window off; a shorter value is refused (throws).
+   */
   dedupeTtlSeconds?: number;
   /** Reject pushes whose timestamp is further from now; 0 = off. Default 300. */
   maxClockSkewSeconds?: number;
@@ -35,12 +39,13 @@ export interface ResolvedCallbackOptions {
 }
 
 export function resolveCallbackOptions(options: WechatCallbackModuleOptions): ResolvedCallbackOptions {
+  const skew = options.maxClockSkewSeconds ?? 300;
   return {
     keyPrefix: options.keyPrefix ?? 'wxhub',
     apiBaseUrl: options.apiBaseUrl ?? 'https://api.weixin.qq.com',
     handlerTimeoutMs: options.handlerTimeoutMs ?? 4500,
-    dedupeTtlMs: Math.max(60, options.dedupeTtlSeconds ?? 120) * 1000,
-    maxClockSkewSeconds: options.maxClockSkewSeconds ?? 300,
+    dedupeTtlMs: dedupeTtlSecondsFor(skew, options.dedupeTtlSeconds) * 1000,
+    maxClockSkewSeconds: skew,
     dedupeKeys: options.dedupeKeys ?? {},
   };
 }

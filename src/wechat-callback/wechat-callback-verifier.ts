@@ -99,8 +99,12 @@ export class WechatCallbackVerifier {
     const bodyFormat = sniffFormat(body);
     if (bodyFormat !== format) {
       throw format === 'json'
-        ? new MalformedJsonError(`this account pushes JSON (messageFormat json); the body is ${bodyFormat ?? 'neither JSON nor XML'}`)
-        : new MalformedXmlError(`this account pushes XML (messageFormat xml); the body is ${bodyFormat ?? 'neither XML nor JSON'}`);
+        ? new MalformedJsonError(
+            `this account pushes JSON (messageFormat json); the body is ${bodyFormat ?? 'neither JSON nor XML'}`,
+          )
+        : new MalformedXmlError(
+            `this account pushes XML (messageFormat xml); the body is ${bodyFormat ?? 'neither XML nor JSON'}`,
+          );
     }
     const encryptedRequest = param(query, 'encrypt_type') === 'aes';
     const outer = format === 'json' ? parseWechatJson(body) : parseWechatXml(body);
@@ -121,7 +125,16 @@ export class WechatCallbackVerifier {
     if (format === 'json') {
       if (msgSignature === undefined) throw new InvalidSignatureError('msg_signature');
       const opened = openEncryptedJsonPush(this.crypto(account), outer, { timestamp, nonce, msgSignature });
-      return { account, message: opened.message, raw: opened.json, format, encrypted: true, timestamp, nonce, receivedAt };
+      return {
+        account,
+        message: opened.message,
+        raw: opened.json,
+        format,
+        encrypted: true,
+        timestamp,
+        nonce,
+        receivedAt,
+      };
     }
     if (
       msgSignature === undefined ||

@@ -24,7 +24,15 @@ export type WechatCallbackModuleAsyncOptions = AsyncModuleOptions<WechatCallback
 const providers: Provider[] = [
   {
     provide: WECHAT_CALLBACK_OPTIONS,
-    useFactory: (options: WechatCallbackModuleOptions) => resolveCallbackOptions(options),
+    useFactory: (options: WechatCallbackModuleOptions) => {
+      const resolved = resolveCallbackOptions(options);
+      if (resolved.maxClockSkewSeconds === 0)
+        new Logger('WechatCallback').warn(
+          'the callback timestamp window is off (CALLBACK_MAX_CLOCK_SKEW_SECONDS=0): a recorded push replayed ' +
+            `after ${resolved.dedupeTtlMs / 1000} s is handled again`,
+        );
+      return resolved;
+    },
     inject: [MODULE_OPTIONS],
   },
   {

@@ -17,5 +17,15 @@ export const GATEWAY_PATH_PREFIXES: readonly string[] = [
   '/wxa/',
 ];
 
-/** Token calls stay with the hub: forwarding them would rotate or fetch tokens behind the token plane's back. */
-export const TOKEN_PATHS: ReadonlySet<string> = new Set(['/cgi-bin/token', '/cgi-bin/stable_token']);
+/**
+ * Token calls stay with the hub: forwarding them would rotate or fetch tokens behind the token plane's back.
+ * Lower-case (compared by isTokenPath, which folds case and trailing dots); the Open Platform's component and
+ * authorizer token calls included.
+ */
+export const TOKEN_PATHS: ReadonlySet<string> = new Set([
+  '/cgi-bin/token',
+  '/cgi-bin/stable_token',
+  '/cgi-bin/component/api_component_token',
+  '/cgi-bin/component/api_authorizer_token',
+  '/cgi-bin/component/api_query_auth',
+]);

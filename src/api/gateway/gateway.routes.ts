@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { HttpStatus, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
@@ -10,18 +11,43 @@ import { assertAuthorized } from '../../clients/principal';
 import { AuditLog } from '../../audit/audit-log.service';
 import { ridOf } from '../../audit/token-audit';
 import { sendErrorAnswer, sendWechatErrorAnswer } from '../../common/error-reply';
-import { errorAnswer, wechatErrorAnswer } from '../../common/http-status';
+import {
+  errorAnswer,
+  wechatErrorAnswer,
+  type ErrorAnswer,
+  type WechatErrorAnswer,
+} from '../../common/http-status';
 import { INVALID_CREDENTIAL_ERRMSG } from '../../wechat-transport/wechat-errcodes';
 import { BodyTooLargeError } from './errors/body-too-large.error';
 import { GATEWAY_PATH_PREFIXES } from './gateway.constants';
 import { ServedTokenIndex } from './served-token-index';
 import { discardBody, prepareBody } from './request-body';
 import { WechatForwarder, type ForwardAnswer, type ForwardCall } from './wechat-forwarder';
-import { gatewayRefusal, isPlainPath, parseTarget, splitUrl, type WechatTarget } from './wechat-target';
+import {
+  gatewayRefusal,
+  isPlainPath,
+  isTokenPath,
+  parseTarget,
+  splitUrl,
+  type WechatTarget,
+} from './wechat-target';
 
 const GATEWAY_PREFIX = '/gateway/';
-/** HEAD is answered as GET without the body (Fastify drops it). */
-const FORWARDED_METHODS = new Set(['GET', 'POST', 'HEAD']);
+/**
+ * HEAD is not forwarded: WeChat has no HEAD, and answering it with an upstream GET would run GET endpoints that
+ * change state (a ticket fetch, a quota use) for a caller expecting no effect.
+ */
+const FORWARDED_METHODS = new Set(['GET', 'POST']);
+/** How long a refused connection stays half-open so that its client can read the answer. */
+const REFUSAL_LINGER_MS = 1000;
+const NOT_SERVED = { status: HttpStatus.NOT_FOUND, errcode: -1, errmsg: 'this path is not served by wxhub' };
+
+/** A caller admitted before its body is read: where the call goes and who makes it. */
+interface Admission {
+  appId: string;
+  target: WechatTarget;
+  actor: AuditActor;
+}
 const DISCARD_TIMEOUT_MS = 10_000;
 /** Quota resets (10 a month per account) are audited whichever way they come. */
 const CLEAR_QUOTA_PATHS: ReadonlyMap<string, string> = new Map([
@@ -47,6 +73,8 @@ export class GatewayRoutes implements OnModuleInit {
   private readonly logger = new Logger(GatewayRoutes.name);
   /** The global prefix the routes are mounted under ('' for none). */
   private prefix = '';
+  /** What the onRequest admission decided, for the handler of the same request. */
+  private readonly admitted = new WeakMap<FastifyRequest, Admission>();
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -72,20 +100,29 @@ export class GatewayRoutes implements OnModuleInit {
     void fastify.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-      // every method, as the contract says ALL; WeChat's API only knows GET and POST, the rest is answered 405
-      scope.all(`${mount}/gateway/:appId/*`, (request, reply) => this.gateway(request, reply));
+      // NOTE: the caller is admitted in onRequest, before a byte of the body is read: a refused upload is answered
+      // at once and its connection closed instead of being read to the end
+      scope.all(
+        `${mount}/gateway/:appId/*`,
+        { exposeHeadRoute: false, onRequest: (request, reply) => this.admitGateway(request, reply) },
+        (request, reply) => this.gateway(request, reply),
+      );
       // every API family an SDK pointed at the hub calls with the basic token (its base URL now being the hub)
       for (const prefix of GATEWAY_PATH_PREFIXES) {
         scope.route({
-          method: ['GET', 'POST'],
+          // HEAD is routed only to be refused: Fastify would otherwise answer it by running the GET handler
+          method: ['GET', 'POST', 'HEAD'],
           url: `${mount}${prefix}*`,
+          exposeHeadRoute: false,
+          onRequest: (request, reply) => this.admitPassThrough(request, reply),
           handler: (request, reply) => this.passThrough(request, reply),
         });
       }
     });
   }
 
-  private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** Authenticates a gateway call and checks its target, answering (and closing) a refusal before the body. */
+  private async admitGateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     try {
       const principal = this.authenticator.authenticate(
         request.ip,
@@ -97,38 +134,87 @@ export class GatewayRoutes implements OnModuleInit {
       const { appId } = request.params as { appId: string };
       // before the account lookup: a client refused an account learns nothing of whether it exists
       assertAuthorized(principal, 'gateway', appId);
-      if (!this.accounts.get(appId)) return sendError(reply, 404, `unknown account ${appId}`);
+      if (!this.accounts.get(appId))
+        return refuse(reply, { status: 404, message: `unknown account ${appId}` });
       const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
       const wechatPath = path.slice(path.indexOf('/', GATEWAY_PREFIX.length));
       const refusal = gatewayRefusal(wechatPath);
-      if (refusal) return sendError(reply, 400, refusal);
+      if (refusal) return refuse(reply, { status: 400, message: refusal });
       if (!FORWARDED_METHODS.has(request.method)) {
         void reply.header('allow', 'GET, POST');
-        return sendError(reply, 405, `WeChat's API takes GET and POST, not ${request.method}`);
+        return refuse(reply, {
+          status: 405,
+          message: `the gateway forwards GET and POST, not ${request.method}`,
+        });
       }
-      const answer = await this.forward(request, appId, parseTarget(wechatPath, query), actor);
-      return sendAnswer(reply, answer);
+      this.admitted.set(request, { appId, target: parseTarget(wechatPath, query), actor });
     } catch (error) {
-      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      return refuse(reply, this.answerOf('gateway', error) ?? { status: 500, message: 'internal error' });
+    }
+  }
+
+  /** Checks a pass-through call's path and served token, answering (and closing) a refusal before the body. */
+  private async admitPassThrough(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+    try {
+      if (request.method === 'HEAD') {
+        void reply.header('allow', 'GET, POST');
+        return refuseWechat(reply, {
+          status: 405,
+          errcode: -1,
+          errmsg: 'HEAD is not served: use GET or POST',
+        });
+      }
+      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
+      if (!isPlainPath(path)) return refuseWechat(reply, NOT_SERVED);
+      if (isTokenPath(path)) {
+        // the drop-ins own the exact token paths; any spelling WeChat could route to them stays closed here
+        return request.method === 'POST' && path === '/cgi-bin/token'
+          ? refuseWechat(reply, { status: HttpStatus.OK, errcode: 43001, errmsg: 'require GET method' })
+          : refuseWechat(reply, NOT_SERVED);
+      }
+      const target = parseTarget(path, query);
+      if (target.accessToken === undefined)
+        return refuseWechat(reply, { status: HttpStatus.OK, errcode: 41001, errmsg: 'access_token missing' });
+      // the hub is no open proxy: only a token it handed out opens the way, and no upstream call is made otherwise
+      const appId = await this.servedTokens.appIdOf(target.accessToken);
+      if (appId === undefined)
+        return refuseWechat(reply, {
+          status: HttpStatus.OK,
+          errcode: 40001,
+          errmsg: INVALID_CREDENTIAL_ERRMSG,
+        });
+      this.admitted.set(request, { appId, target, actor: { id: 'sdk', ip: request.ip } });
+    } catch (error) {
+      this.answerOf('pass-through', error);
+      return refuseWechat(reply, wechatErrorAnswer(error));
+    }
+  }
+
+  private async gateway(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    try {
+      const { appId, target, actor } = this.admission(request);
+      return sendAnswer(reply, await this.forward(request, appId, target, actor));
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request, reply);
       return this.sendGatewayError(reply, error);
     }
   }
 
   private async passThrough(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const [path, query] = splitUrl((request.raw.url ?? '').slice(this.prefix.length));
-      if (path === '/cgi-bin/token') return sendWechat(reply, 43001, 'require GET method');
-      if (!isPlainPath(path)) return sendWechat(reply, -1, 'this path is not served by wxhub', 404);
-      const target = parseTarget(path, query);
-      if (target.accessToken === undefined) return sendWechat(reply, 41001, 'access_token missing');
-      // the hub is no open proxy: only a token it handed out opens the way, and no upstream call is made otherwise
-      const appId = await this.servedTokens.appIdOf(target.accessToken);
-      if (appId === undefined) return sendWechat(reply, 40001, INVALID_CREDENTIAL_ERRMSG);
-      return sendAnswer(reply, await this.forward(request, appId, target, { id: 'sdk', ip: request.ip }));
+      const { appId, target, actor } = this.admission(request);
+      return sendAnswer(reply, await this.forward(request, appId, target, actor));
     } catch (error) {
-      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request);
+      if (error instanceof BodyTooLargeError) await this.discardRefusedBody(request, reply);
       return this.sendPassThroughError(reply, error);
     }
+  }
+
+  private admission(request: FastifyRequest): Admission {
+    const admission = this.admitted.get(request);
+    // NOTE: a host's hook cannot skip the route's own onRequest, so this is a programming error, never a caller's
+    if (!admission) throw new Error('a gateway request reached its handler without being admitted');
+    return admission;
   }
 
   private async forward(
@@ -193,10 +279,11 @@ export class GatewayRoutes implements OnModuleInit {
   }
 
   /** Up to 4× the body limit (declared) is read away, within 10 s; anything else gets the answer and a close. */
-  private async discardRefusedBody(request: FastifyRequest): Promise<void> {
+  private async discardRefusedBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
-    if (!(declared <= 4 * this.forwarder.limits.maxBytes)) return;
-    await discardBody(request.raw, DISCARD_TIMEOUT_MS);
+    if (declared <= 4 * this.forwarder.limits.maxBytes) await discardBody(request.raw, DISCARD_TIMEOUT_MS);
+    // the rest is not read: the answer closes the connection instead of letting Node drain it
+    if (!request.raw.readableEnded) closeIfBodyPending(reply);
   }
 
   private sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
@@ -234,24 +321,43 @@ function wechatAnswerOf(body: Buffer | Readable): { errcode?: number; errmsg?: s
 }
 
 function sendAnswer(reply: FastifyReply, answer: ForwardAnswer): FastifyReply {
-  void reply.code(answer.status).headers(answer.headers);
-  if (reply.request.method === 'HEAD' && !Buffer.isBuffer(answer.body)) {
-    // no body goes out for HEAD: stop WeChat's download instead of reading it all to discard it
-    answer.body.destroy();
-    return reply.send();
-  }
-  return reply.send(answer.body);
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
-function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return sendErrorAnswer(reply, { status, message });
+/**
+ * Answers a refused call before its body is read. A body still on its way is not drained (it may be hundreds of
+ * megabytes from someone without a key): the answer says `Connection: close` and the socket is closed after it.
+ */
+function refuse(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  closeIfBodyPending(reply);
+  return sendErrorAnswer(reply, answer);
 }
 
-function sendWechat(
-  reply: FastifyReply,
-  errcode: number,
-  errmsg: string,
-  status: number = HttpStatus.OK,
-): FastifyReply {
-  return sendWechatErrorAnswer(reply, { status, errcode, errmsg });
+/** refuse() with WeChat's `{errcode, errmsg}`, as SDKs on the pass-through expect. */
+function refuseWechat(reply: FastifyReply, answer: WechatErrorAnswer): FastifyReply {
+  closeIfBodyPending(reply);
+  return sendWechatErrorAnswer(reply, answer);
+}
+
+function closeIfBodyPending(reply: FastifyReply): void {
+  const headers = reply.request.headers;
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
+  void reply.header('connection', 'close');
+  lingerInsteadOfReset(reply.request.raw.socket);
+}
+
+/**
+ * After a `Connection: close` answer Node closes the socket at once; with body bytes still unread the kernel then
+ * sends a reset, which makes the client drop the answer it has not read yet. Instead the socket stops reading
+ * (the unread rest stays in the kernel's buffers, a few MB at most), sends its FIN, and is destroyed after
+ * REFUSAL_LINGER_MS: long enough for the client to read the answer, short enough to hold nothing.
+ */
+function lingerInsteadOfReset(socket: Socket): void {
+  const closable = socket as Socket & { _handle?: { readStop?: () => number } | null };
+  socket.destroySoon = function destroyAfterLinger(this: Socket): void {
+    closable._handle?.readStop?.();
+    if (this.writable) this.end();
+    setTimeout(() => this.destroy(), REFUSAL_LINGER_MS).unref();
+  };
 }

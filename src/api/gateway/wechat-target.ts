@@ -48,13 +48,27 @@ export function isPlainPath(path: string): boolean {
  */
 export function gatewayRefusal(path: string): string | undefined {
   if (!isPlainPath(path)) return `"${path}" is not a plain WeChat API path`;
-  if (TOKEN_PATHS.has(path)) {
+  if (isTokenPath(path)) {
     return `${path} is not forwarded: get tokens from the hub (/api/v1/accounts/:appId/token or the /cgi-bin/token drop-in)`;
   }
   if (!GATEWAY_PATH_PREFIXES.some((prefix) => path.startsWith(prefix))) {
     return `only WeChat API paths under ${GATEWAY_PATH_PREFIXES.join(', ')} are forwarded`;
   }
   return undefined;
+}
+
+/**
+ * The path names a token endpoint however it is spelt: WeChat's front end is not documented to be case- or
+ * dot-exact, so segments are compared lower-cased and without trailing dots or slashes (`/cgi-bin/Token`,
+ * `/cgi-bin/token.`, `/cgi-bin/token/` are all token paths).
+ */
+export function isTokenPath(path: string): boolean {
+  const canonical = path
+    .split('/')
+    .map((segment) => segment.toLowerCase().replace(/\.+$/, ''))
+    .filter((segment) => segment !== '')
+    .join('/');
+  return TOKEN_PATHS.has(`/${canonical}`);
 }
 
 function decodeQueryComponent(text: string): string {
