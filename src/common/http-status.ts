@@ -35,7 +35,7 @@ export interface ErrorAnswer {
 
 /**
  * The answer to an error on our routes (`{statusCode, error, message}`): the one mapping of errors to HTTP, used
- * by the exception filter, the gateway and the routes answered ahead of the framework. A {@link DomainError}
+ * by the exception filter and the gateway. A {@link DomainError}
  * says its own status; a framework error (HttpException, or one with a 4xx `statusCode`) keeps its own.
  * Undefined for an unexpected error (a fault: log it and answer 500).
  */
