@@ -11,7 +11,7 @@ import {
 /** The embedded store: correct for a single instance only (nothing is shared between processes). */
 export class MemoryTokenStore implements TokenStore {
   readonly description = 'embedded in-memory store (single instance only)';
-  private readonly records = new Map<string, CredentialRecord>();
+  protected readonly records = new Map<string, CredentialRecord>();
   private readonly locks = new Map<string, { owner: string; until: number }>();
   private readonly counters = new Map<string, Map<string, number>>();
   private readonly lastForce = new Map<string, number>();

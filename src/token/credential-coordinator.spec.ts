@@ -92,3 +92,38 @@ describe('CredentialCoordinator lock wait metric', () => {
     await holder;
   });
 });
+
+describe('CredentialCoordinator writes', () => {
+  const record = (value: string, version: number, fetchedAt: number): CredentialRecord => ({
+    value,
+    version,
+    fetchedAt,
+    expiresAt: fetchedAt + 7_200_000,
+    endpoint: 'legacy',
+    source: 'test',
+  });
+  const fetch = (value: string, startedAt: number) => ({ value, expiresInSeconds: 7200, startedAt });
+  const meta = { endpoint: 'legacy' as const, source: 'test' };
+
+  it('keeps the token whose fetch started last: a fetch that started earlier and was written meanwhile loses', async () => {
+    const store = new MemoryTokenStore();
+    const coordinator = new CredentialCoordinator(store, {
+      ...resolveTokenPlaneOptions({ accounts: [] }),
+      instanceId: 'b',
+    });
+    const now = Date.now();
+    await store.compareAndSet(APP, 'token', record('first', 1, now - 60_000), 0);
+    const read = await store.get(APP, 'token');
+    // a holder whose lease ran out finishes its older fetch after this read
+    await store.compareAndSet(APP, 'token', record('older', 2, now - 1_000), 1);
+
+    const saved = await coordinator.save(APP, 'token', read, fetch('newer', now), meta);
+    expect(saved).toMatchObject({ record: { value: 'newer', version: 3 }, changed: true });
+    expect(await store.get(APP, 'token')).toMatchObject({ value: 'newer', version: 3 });
+
+    // the other way round, the write based on the old read keeps what the store holds
+    const stale = await coordinator.save(APP, 'token', read, fetch('stale', now - 500), meta);
+    expect(stale).toMatchObject({ record: { value: 'newer', version: 3 }, changed: false });
+    expect(await store.get(APP, 'token')).toMatchObject({ value: 'newer', version: 3 });
+  });
+});

@@ -166,37 +166,56 @@ export class CredentialCoordinator implements OnModuleDestroy {
   /**
    * Compare-and-set: a write based on an older version never overwrites a newer value. The same value fetched
    * again keeps its version (only its expiry is updated). Returns the record that is current afterwards.
+   *
+   * `known` is a newer record this process holds than the store does (the store lost it: flushed, restarted
+   * empty, failed over): the new record follows it, so a version once handed out never goes back. When the write
+   * loses to a token fetched before this one started (an instance put back what the store lost), the one fetched
+   * now is the newer (for a rotating kind, the only live one): it is written once more, after that version.
    */
   async save(
     appId: string,
     kind: CredentialKindId,
     current: CredentialRecord | null,
     fetched: FetchedCredential,
-    meta: { endpoint: TokenEndpoint; source: string; minServeMs?: number },
+    meta: { endpoint: TokenEndpoint; source: string; minServeMs?: number; known?: CredentialRecord },
   ): Promise<{ record: CredentialRecord; changed: boolean }> {
     // NOTE: work abandoned at shutdown no longer holds the lock; CAS orders versions but cannot tell that a
     // value fetched meanwhile by the new holder is the live one, so the abandoned work must not write.
     if (this.stopping) throw new TokenUnavailableError(appId, SHUTTING_DOWN);
-    const { record, same } = nextRecord(current, fetched, meta);
-    let result;
-    try {
-      result = await this.store.compareAndSet(appId, kind, record, current?.version ?? 0);
-    } catch (error) {
-      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
-    }
-    if (!result.stored) {
+    const { known } = meta;
+    let base = known && known.version > (current?.version ?? 0) ? known : current;
+    let expected = current?.version ?? 0;
+    for (let attempt = 1; ; attempt++) {
+      const { record, same } = nextRecord(base, fetched, meta);
+      const result = await this.compareAndSet(appId, kind, record, expected);
+      if (result.stored) return { record, changed: !same };
+      const stored = result.current;
+      if (attempt === 1 && stored && stored.value !== record.value && stored.fetchedAt < fetched.startedAt) {
+        base = stored;
+        expected = stored.version;
+        continue;
+      }
       this.logger.warn(
-        `a newer ${describe(kind)} of ${appId} was stored meanwhile (version ${result.current?.version}); keeping it`,
+        `a newer ${describe(kind)} of ${appId} was stored meanwhile (version ${stored?.version}); keeping it`,
       );
       return {
-        record:
-          result.current && this.usable(result.current, Date.now(), meta.minServeMs)
-            ? result.current
-            : record,
+        record: stored && this.usable(stored, Date.now(), meta.minServeMs) ? stored : record,
         changed: false,
       };
     }
-    return { record, changed: !same };
+  }
+
+  private async compareAndSet(
+    appId: string,
+    kind: CredentialKindId,
+    record: CredentialRecord,
+    expected: number,
+  ): Promise<{ stored: boolean; current: CredentialRecord | null }> {
+    try {
+      return await this.store.compareAndSet(appId, kind, record, expected);
+    } catch (error) {
+      throw new TokenUnavailableError(appId, `the token store is unreachable (${(error as Error).message})`);
+    }
   }
 
   private async tryLock(appId: string, kind: CredentialKindId, owner: string): Promise<boolean> {

@@ -328,7 +328,12 @@ export class CredentialEngine {
       this.kind.id,
       current,
       this.kind.persistsRefreshToken ? fetched : value,
-      { endpoint: this.kind.endpoint(appId), source, minServeMs: this.minServeMs },
+      {
+        endpoint: this.kind.endpoint(appId),
+        source,
+        minServeMs: this.minServeMs,
+        known: this.copies.get(appId)?.record,
+      },
     );
   }
 

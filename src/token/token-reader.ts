@@ -135,7 +135,15 @@ export class TokenReader implements OnModuleDestroy {
           this.storeFailedAt = 0;
           const held = this.engine.held(appId);
           if (held && this.engine.usable(held.record) && (!record || record.version < held.record.version)) {
-            this.repairStore(appId, held.record, record);
+            if (record && record.fetchedAt > held.record.fetchedAt && this.engine.usable(record)) {
+              // the store lost ours and holds a token fetched since (a legacy fetch killed ours): serve that one,
+              // under a version after the one handed out, so versions never go back
+              const renumbered = { ...record, version: held.record.version + 1 };
+              this.repairStore(appId, renumbered, record, 'renumbered');
+              this.remember(appId, renumbered);
+              return renumbered;
+            }
+            this.repairStore(appId, held.record, record, 'restored');
             return held.record;
           }
           if (record) this.remember(appId, record);
@@ -180,12 +188,25 @@ export class TokenReader implements OnModuleDestroy {
     return this.engine.held(appId)?.record ?? record;
   }
 
-  /** The store lost a newer token we still hold (e.g. a failover dropped the last write): put it back. */
-  private repairStore(appId: string, mine: CredentialRecord, stored: CredentialRecord | null): void {
+  /**
+   * The store lost a newer version we handed out (a flush, a restart without data, a failover that dropped the last
+   * write): put back our token, or the one fetched since under a version after ours.
+   */
+  private repairStore(
+    appId: string,
+    mine: CredentialRecord,
+    stored: CredentialRecord | null,
+    how: 'restored' | 'renumbered',
+  ): void {
     this.store
       .compareAndSet(appId, 'token', mine, stored?.version ?? 0)
       .then(({ stored: ok }) => {
-        if (ok) this.logger.warn(`the store had lost token version ${mine.version} of ${appId}; restored it`);
+        if (!ok) return;
+        this.logger.warn(
+          how === 'restored'
+            ? `the store had lost token version ${mine.version} of ${appId}; restored it`
+            : `the store had lost token versions up to ${mine.version - 1} of ${appId}; its newer token (version ${stored?.version}) is version ${mine.version} now`,
+        );
       })
       .catch(() => undefined);
   }

@@ -10,6 +10,7 @@ import { ForceRefreshRefusedError } from './errors/force-refresh-refused.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { UpstreamTokenError } from './errors/upstream-token.error';
 import { TokenModule } from './token.module';
+import type { AccessToken } from './credential-engine';
 import type { TokenModuleOptions } from './token-plane-options';
 import { TokenService } from './token.service';
 
@@ -40,6 +41,7 @@ class CapturingLogger implements LoggerService {
 
 interface Plane {
   sim: WechatSimulator;
+  url: string;
   tokens: TokenService;
   logs: CapturingLogger;
   moduleRef: TestingModule;
@@ -54,13 +56,17 @@ async function plane(
     timing?: SimulatorTiming;
     module?: Partial<TokenModuleOptions>;
     before?: (sim: WechatSimulator) => void;
+    /** Another instance of a fleet: shares the simulator of a plane started before. */
+    fleetOf?: Plane;
   } = {},
 ): Promise<Plane> {
-  const sim = new WechatSimulator({
-    apps: Object.entries(SECRETS).map(([appId, appSecret]) => ({ appId, appSecret })),
-    ...options.timing,
-  });
-  const url = await sim.listen();
+  const sim =
+    options.fleetOf?.sim ??
+    new WechatSimulator({
+      apps: Object.entries(SECRETS).map(([appId, appSecret]) => ({ appId, appSecret })),
+      ...options.timing,
+    });
+  const url = options.fleetOf?.url ?? (await sim.listen());
   options.before?.(sim);
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -78,8 +84,8 @@ async function plane(
   const logs = new CapturingLogger();
   moduleRef.useLogger(logs);
   await moduleRef.init();
-  const result = { sim, tokens: moduleRef.get(TokenService), logs, moduleRef };
-  closes(() => sim.close());
+  const result = { sim, url, tokens: moduleRef.get(TokenService), logs, moduleRef };
+  if (!options.fleetOf) closes(() => sim.close());
   closes(() => moduleRef.close());
   return result;
 }
@@ -409,5 +415,65 @@ describe('TokenService with the store down', () => {
     }
     expect(held.version).toBeGreaterThan(first.version);
     expect(stored).toMatchObject({ value: held.value, version: held.version });
+  });
+});
+
+/** The in-memory store, emptied like a Redis that was flushed or restarted without its data. */
+class FlushableStore extends MemoryTokenStore {
+  flush(): void {
+    this.records.clear();
+  }
+}
+
+describe('TokenService after the store lost its records', () => {
+  it('never hands out an older version: what it fetches next follows the version it served', async () => {
+    const store = new FlushableStore();
+    const { tokens } = await plane({ module: { store, forceMinIntervalSeconds: 0 } });
+    const served = new Map<string, AccessToken>();
+    for (const appId of [STABLE, LEGACY]) {
+      await tokens.getToken(appId);
+      served.set(appId, await tokens.forceRefresh(appId));
+      expect(served.get(appId)!.version).toBe(2);
+    }
+
+    store.flush();
+    // an empty store turns a force into a plain fetch: WeChat hands back the same stable token, a new legacy one
+    const stable = await tokens.forceRefresh(STABLE);
+    expect(stable).toMatchObject({ value: served.get(STABLE)!.value, version: 2 });
+    const legacy = await tokens.forceRefresh(LEGACY);
+    expect(legacy.value).not.toBe(served.get(LEGACY)!.value);
+    expect(legacy.version).toBe(3);
+    expect(await store.get(STABLE, 'token')).toMatchObject({ value: stable.value, version: 2 });
+    expect(await store.get(LEGACY, 'token')).toMatchObject({ value: legacy.value, version: 3 });
+  });
+
+  it('serves a token another instance fetched after the loss, under a version after the one it handed out', async () => {
+    const store = new FlushableStore();
+    const first = await plane({ module: { store, forceMinIntervalSeconds: 0, l1TtlMs: 50 } });
+    await first.tokens.getToken(LEGACY);
+    const served = await first.tokens.forceRefresh(LEGACY);
+    expect(served.version).toBe(2);
+
+    store.flush();
+    // a new instance finds the store empty and fetches a new legacy token, which kills the one served before;
+    // meanwhile the first instance may put its token back: whichever comes first, the new token wins
+    const second = await plane({ module: { store }, fleetOf: first });
+    const fetched = await second.tokens.getToken(LEGACY);
+    expect(fetched.value).not.toBe(served.value);
+
+    let read = await first.tokens.getToken(LEGACY);
+    let stored = await store.get(LEGACY, 'token');
+    // the first instance learns of it from the store's change notification, or at its next check (50 ms)
+    for (
+      const until = Date.now() + 1_000;
+      (stored?.version !== 3 || read.version !== 3) && Date.now() < until;
+    ) {
+      await sleep(60);
+      read = await first.tokens.getToken(LEGACY);
+      stored = await store.get(LEGACY, 'token');
+    }
+    expect(read).toMatchObject({ value: fetched.value, version: 3 });
+    expect(stored).toMatchObject({ value: fetched.value, version: 3 });
+    expect(await second.tokens.getToken(LEGACY)).toMatchObject({ value: fetched.value });
   });
 });

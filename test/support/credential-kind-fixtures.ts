@@ -327,11 +327,14 @@ export function credentialKindContract(backend: () => KindBackend): void {
     expect(await store.get(COMPONENT, 'component_token')).not.toHaveProperty('refreshToken');
     const saved = await plane.component.save(
       COMPONENT,
-      null,
+      await store.get(COMPONENT, 'component_token'),
       { value: 'x', expiresInSeconds: 7200, startedAt: Date.now(), refreshToken: 'leak' },
       'test',
     );
-    expect(saved.changed).toBe(false);
+    expect(saved.changed).toBe(true);
+    const component = await store.get(COMPONENT, 'component_token');
+    expect(component).toMatchObject({ value: 'x', version: 2 });
+    expect(component).not.toHaveProperty('refreshToken');
 
     await store.compareAndSet(AUTHORIZER, 'authorizer_token', authorizerRecord(1, 'refresh-1', 3_600_000), 0);
     const current = await store.get(AUTHORIZER, 'authorizer_token');
