@@ -22,6 +22,11 @@ export interface RedisConnectionModuleOptions extends AsyncModuleOptions<RedisCo
   provide: symbol;
   /** The connection's name, shown in its connection warnings. */
   namespace: string;
+  /**
+   * Sends the commands issued in one event-loop turn in one write (ioredis `enableAutoPipelining`): for a
+   * connection many requests use at once (callback de-duplication), it saves a write per command.
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -52,7 +57,9 @@ export class RedisConnectionModule implements OnApplicationShutdown {
     const clientProvider: Provider = {
       provide: CLIENT,
       useFactory: async ({ redis }: { redis: RedisConnection | null }): Promise<RedisClient | null> => {
-        const client = createRedisClient(redis, options.namespace);
+        const client = createRedisClient(redis, options.namespace, {
+          autoPipelining: options.autoPipelining,
+        });
         if (client) await clusterReady(client, options.namespace);
         return client;
       },

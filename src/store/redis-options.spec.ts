@@ -45,4 +45,19 @@ describe('Redis connection options', () => {
     url!.disconnect();
     expect(createRedisClient(null, 'wxhub')).toBeNull();
   });
+
+  it('pipelines the commands of one event-loop turn only on a connection that asks for it', () => {
+    const clients = [
+      createRedisClient({ kind: 'url', url: 'redis://127.0.0.1:1' }, 'wxhub', { autoPipelining: true }),
+      createRedisClient({ kind: 'cluster', nodes: [{ host: '127.0.0.1', port: 1 }] }, 'wxhub', {
+        autoPipelining: true,
+      }),
+      createRedisClient({ kind: 'url', url: 'redis://127.0.0.1:1' }, 'wxhub'),
+    ];
+    try {
+      expect(clients.map((client) => client!.options.enableAutoPipelining)).toEqual([true, true, false]);
+    } finally {
+      for (const client of clients) client!.disconnect();
+    }
+  });
 });

@@ -14,6 +14,7 @@ const CONNECT_TIMEOUT_MS = 3000;
 export function createRedisClient(
   redis: RedisConnection | null | undefined,
   namespace: string,
+  { autoPipelining = false }: { autoPipelining?: boolean } = {},
 ): RedisClient | null {
   if (!redis) return null;
   let lastLogged = 0;
@@ -25,12 +26,14 @@ export function createRedisClient(
   };
   if (redis.kind === 'cluster') {
     const { nodes, options } = clusterClientOptions(redis);
-    return new Cluster(nodes, options).on('error', warn('Redis cluster connection problem'));
+    return new Cluster(nodes, { ...options, enableAutoPipelining: autoPipelining }).on(
+      'error',
+      warn('Redis cluster connection problem'),
+    );
   }
+  const options = { ...redisClientOptions(redis), enableAutoPipelining: autoPipelining };
   const client =
-    redis.kind === 'url'
-      ? new Redis(checkedRedisUrl(redis.url), redisClientOptions(redis))
-      : new Redis(redisClientOptions(redis));
+    redis.kind === 'url' ? new Redis(checkedRedisUrl(redis.url), options) : new Redis(options);
   return client.on('error', warn('Redis connection problem'));
 }
 

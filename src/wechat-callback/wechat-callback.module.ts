@@ -78,6 +78,8 @@ export class WechatCallbackModule {
         RedisConnectionModule.forRootAsync({
           provide: CALLBACK_REDIS,
           namespace: REDIS_NAMESPACE,
+          // every push claims and completes its key: one write per event-loop turn instead of one per command
+          autoPipelining: true,
           imports: [options],
           inject: [MODULE_OPTIONS],
           useFactory: (o: WechatCallbackModuleOptions) => (o.dedupeStore ? null : o.redis),
