@@ -32,8 +32,7 @@ export function createRedisClient(
     );
   }
   const options = { ...redisClientOptions(redis), enableAutoPipelining: autoPipelining };
-  const client =
-    redis.kind === 'url' ? new Redis(checkedRedisUrl(redis.url), options) : new Redis(options);
+  const client = redis.kind === 'url' ? new Redis(checkedRedisUrl(redis.url), options) : new Redis(options);
   return client.on('error', warn('Redis connection problem'));
 }
 
