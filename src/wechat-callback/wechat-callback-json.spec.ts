@@ -1,8 +1,7 @@
 import { Body, Controller, Injectable, Module, Post } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { AppModule } from '../app.module';
+import { startCallbackTestbed, type CallbackTestbed } from '../../test/support/callback-testing';
 import { startInProcessApp, type InProcessApp } from '../../test/support/in-process-app';
-import { WechatSimulator } from '../sandbox/wechat-simulator';
 import {
   openJsonReply,
   pushJson,
@@ -11,14 +10,10 @@ import {
   signPush,
   type JsonPushTarget,
 } from '../sandbox/push-builder';
-import { MemoryTokenStore } from '../store/memory-token-store';
-import { TokenModule } from '../token/token.module';
-import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
 import { MalformedJsonError } from './errors/malformed-json.error';
 import { MalformedXmlError } from './errors/malformed-xml.error';
 import { OnWechatEvent, OnWechatMessage } from './wechat-callback.decorators';
 import { SUCCESS, WechatCallbackDispatcher, responseContentType } from './wechat-callback.dispatcher';
-import { WechatCallbackModule } from './wechat-callback.module';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
 import type { WechatCallbackContext } from './wechat-context';
 import { image, music, news, transferToCustomerService } from './wechat-reply';
@@ -91,52 +86,28 @@ class Handlers {
 }
 
 describe('JSON pushes through the verifier and the dispatcher', () => {
-  let sim: WechatSimulator;
-  let moduleRef: TestingModule;
+  let bed: CallbackTestbed;
   let verifier: WechatCallbackVerifier;
   let dispatcher: WechatCallbackDispatcher;
   let handlers: Handlers;
 
   beforeAll(async () => {
-    sim = new WechatSimulator({
-      apps: [
-        { appId: MP_JSON.appId, appSecret: MP_JSON.appSecret, kind: 'miniProgram' },
-        { appId: MP_XML.appId, appSecret: MP_XML.appSecret, kind: 'miniProgram' },
-        { appId: OA.appId, appSecret: OA.appSecret },
-      ],
-    });
-    const url = await sim.listen();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [MP_JSON, MP_XML, OA].map((a) => ({ ...a, tokenEndpoint: 'stable' as const })),
-          apiBaseUrl: url,
-          store: new MemoryTokenStore(),
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({
-          apiBaseUrl: url,
-          handlerTimeoutMs: 300,
-          dedupeStore: new MemoryCallbackDedupeStore(),
-        }),
-      ],
+    bed = await startCallbackTestbed({
+      accounts: [MP_JSON, MP_XML, OA].map((a) => ({ ...a, tokenEndpoint: 'stable' as const })),
       providers: [Handlers],
-    }).compile();
-    moduleRef.useLogger(false);
-    await moduleRef.init();
-    verifier = moduleRef.get(WechatCallbackVerifier);
-    dispatcher = moduleRef.get(WechatCallbackDispatcher);
-    handlers = moduleRef.get(Handlers);
+      callback: { handlerTimeoutMs: 300 },
+    });
+    ({ verifier, dispatcher } = bed);
+    handlers = bed.moduleRef.get(Handlers);
   });
 
   afterAll(async () => {
-    await moduleRef.close();
-    await sim.close();
+    await bed.close();
   });
 
   async function sentTo(user: string): Promise<Record<string, unknown>[]> {
     for (let i = 0; i < 100; i++) {
-      const sent = sim.customMessages().filter((m) => m.body.touser === user);
+      const sent = bed.sim.customMessages().filter((m) => m.body.touser === user);
       if (sent.length > 0) return sent.map((m) => m.body);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -225,7 +196,7 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
     expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/music reply .*Mini Program.*dropped/));
     await new Promise((r) => setTimeout(r, 100));
-    expect(sim.customMessages().filter((m) => m.body.touser === 'o_mp_music')).toEqual([]);
+    expect(bed.sim.customMessages().filter((m) => m.body.touser === 'o_mp_music')).toEqual([]);
   });
 
   it('transfer_customer_service is answered passively: JSON for a JSON push (enveloped when encrypted), XML for XML', async () => {
