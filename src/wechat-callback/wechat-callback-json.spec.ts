@@ -16,7 +16,7 @@ import { OnWechatEvent, OnWechatMessage } from './wechat-callback.decorators';
 import { SUCCESS, WechatCallbackDispatcher, responseContentType } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
 import type { WechatCallbackContext } from './wechat-context';
-import { image, music, news, transferToCustomerService } from './wechat-reply';
+import { image, miniProgramPage, music, news, transferToCustomerService } from './wechat-reply';
 
 const GH = 'gh_jsonspec000001';
 const MP_JSON = {
@@ -73,6 +73,15 @@ class Handlers {
     return music({ thumbMediaId: 'THUMB' });
   }
 
+  @OnWechatMessage('text', { content: 'shop' })
+  shop(): unknown {
+    return miniProgramPage({
+      title: 'Shop',
+      pagePath: 'pages/shop/index?from=cs',
+      thumbMediaId: 'THUMB_SHOP',
+    });
+  }
+
   @OnWechatMessage('text', { content: 'slow' })
   async slow(): Promise<unknown> {
     await new Promise((r) => setTimeout(r, 500));
@@ -112,6 +121,13 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     return [];
+  }
+
+  /** Pushes `text` from `user` to the JSON Mini Program, expects `success`, and gives what was sent to `user`. */
+  async function repliedTo(user: string, text: string): Promise<Record<string, unknown>[]> {
+    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: user, text }));
+    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
+    return sentTo(user);
   }
 
   it('the verifier gives the same message for XML and JSON, plain and encrypted', () => {
@@ -162,17 +178,13 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
   });
 
   it('a reply past the budget is answered success and still goes out as a Mini Program message', async () => {
-    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: 'o_mp_slow', text: 'slow' }));
-    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
-    expect(await sentTo('o_mp_slow')).toEqual([
+    expect(await repliedTo('o_mp_slow', 'slow')).toEqual([
       { touser: 'o_mp_slow', msgtype: 'image', image: { media_id: 'MEDIA_LATE' } },
     ]);
   });
 
   it('a one-article news reply goes out as a link card', async () => {
-    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: 'o_mp_card', text: 'card' }));
-    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
-    expect(await sentTo('o_mp_card')).toEqual([
+    expect(await repliedTo('o_mp_card', 'card')).toEqual([
       {
         touser: 'o_mp_card',
         msgtype: 'link',
@@ -184,6 +196,32 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
         },
       },
     ]);
+  });
+
+  it('a Mini Program card reply is answered success and sent as a miniprogrampage message', async () => {
+    expect(await repliedTo('o_mp_shop', 'shop')).toEqual([
+      {
+        touser: 'o_mp_shop',
+        msgtype: 'miniprogrampage',
+        miniprogrampage: {
+          title: 'Shop',
+          pagepath: 'pages/shop/index?from=cs',
+          thumb_media_id: 'THUMB_SHOP',
+        },
+      },
+    ]);
+  });
+
+  it("a Mini Program card reply to an Official Account's push is answered success and dropped with a warning", async () => {
+    const warn = jest.fn();
+    (dispatcher as unknown as { logger: { warn: (m: string) => void } }).logger.warn = warn;
+    const push = signPush(target(OA), pushXml({ toUser: GH, fromUser: 'o_oa_shop', text: 'shop' }));
+    expect(await dispatcher.handle(verifier.verifyPush(OA.appId, push.query, push.body))).toBe(SUCCESS);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/miniprogrampage reply to an Official Account.*dropped/),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bed.sim.customMessages().filter((m) => m.body.touser === 'o_oa_shop')).toEqual([]);
   });
 
   it('a reply with no Mini Program equivalent is dropped with a warning naming the type', async () => {
