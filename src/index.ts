@@ -41,6 +41,7 @@ export {
   music,
   news,
   transferToCustomerService,
+  miniProgramPage,
   type WechatReply,
   type NewsArticle,
 } from './wechat-callback/wechat-reply';

@@ -6,6 +6,7 @@ import {
   openJsonReply,
   openReply,
   pushJson,
+  pushXml,
   signJsonPush,
   signPush,
   type SignedJsonPush,
@@ -346,6 +347,35 @@ describe('replies', () => {
     await delay(500);
     expect((await customMessagesTo(user, 0)).map((m) => m.body.msgtype)).toEqual(['image']);
     expect(executionsFrom(user)).toHaveLength(2);
+  });
+
+  it('a miniProgramPage reply goes out as a miniprogrampage card, from a JSON and an XML push alike', async () => {
+    const card = { title: 'Shop', pagepath: 'pages/shop/index?from=cs', thumb_media_id: 'MEDIA_ID_MP_THUMB' };
+    const jsonUser = openId('page');
+    const fromJson = jsonPush(
+      JSON_SAFE,
+      pushJson({ toUser: GH, fromUser: jsonUser, text: 'shop', msgId: msgId() }),
+    );
+    expect(await deliverJson(hubB, JSON_SAFE, fromJson)).toMatchObject({ status: 200, body: 'success' });
+    const xmlUser = openId('pagex');
+    const fromXml = xmlPush(
+      XML_PLAIN,
+      pushXml({ toUser: GH, fromUser: xmlUser, text: 'shop', msgId: msgId() }),
+    );
+    expect(await deliverXml(hubA, XML_PLAIN, fromXml)).toMatchObject({ status: 200, body: 'success' });
+    for (const [user, account] of [
+      [jsonUser, JSON_SAFE],
+      [xmlUser, XML_PLAIN],
+    ] as const) {
+      const sent = await customMessagesTo(user, 1);
+      expect(sent).toEqual([
+        {
+          appId: account.appId,
+          receivedAt: expect.any(Number),
+          body: { touser: user, msgtype: 'miniprogrampage', miniprogrampage: card },
+        },
+      ]);
+    }
   });
 
   it('plain: transfer_customer_service is answered passively as JSON, with no customer-service send', async () => {

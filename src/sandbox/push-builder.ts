@@ -34,59 +34,6 @@ export interface SignedPush {
   xml: string;
 }
 
-/** The XML WeChat would push for a text message or an event. */
-export function pushXml(message: PushMessage): string {
-  const createTime = message.createTime ?? Math.floor(Date.now() / 1000);
-  const head =
-    `<xml><ToUserName>${renderCdata(message.toUser ?? 'gh_sandbox00000')}</ToUserName>` +
-    `<FromUserName>${renderCdata(message.fromUser ?? 'o_sandbox_user_000000000000')}</FromUserName>` +
-    `<CreateTime>${createTime}</CreateTime>`;
-  if (message.event) {
-    const key = message.eventKey === undefined ? '' : `<EventKey>${renderCdata(message.eventKey)}</EventKey>`;
-    return `${head}<MsgType><![CDATA[event]]></MsgType><Event>${renderCdata(message.event)}</Event>${key}</xml>`;
-  }
-  const msgId =
-    message.msgId ?? String(BigInt(createTime) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE()));
-  return `${head}<MsgType><![CDATA[text]]></MsgType><Content>${renderCdata(message.text ?? '')}</Content><MsgId>${msgId}</MsgId></xml>`;
-}
-
-/** Signs (and in safe/compatible fashion, encrypts) a push exactly as WeChat does. */
-export function signPush(target: PushTarget, xml: string): SignedPush {
-  const timestamp = target.timestamp ?? String(Math.floor(Date.now() / 1000));
-  const nonce = target.nonce ?? String(randomBytes(4).readUInt32BE());
-  const query: Record<string, string> = {
-    signature: sha1Signature(target.token, timestamp, nonce),
-    timestamp,
-    nonce,
-    openid: /<FromUserName><!\[CDATA\[([^\]]*)\]\]>/.exec(xml)?.[1] ?? '',
-  };
-  if (!target.encrypt) return { query, body: xml, xml };
-  if (!target.encodingAESKey) throw new Error('encrypting a push needs the encodingAESKey');
-  const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
-  const encrypted = crypto.encrypt(xml);
-  query.encrypt_type = 'aes';
-  query.msg_signature = crypto.signEncrypted(timestamp, nonce, encrypted);
-  const toUser = /<ToUserName>(.*?)<\/ToUserName>/.exec(xml)?.[1] ?? '';
-  return {
-    query,
-    body: `<xml><ToUserName>${toUser}</ToUserName><Encrypt>${renderCdata(encrypted)}</Encrypt></xml>`,
-    xml,
-  };
-}
-
-/** Opens an encrypted reply envelope (checking its signature); plain replies are returned as they are. */
-export function openReply(target: PushTarget, body: string): string {
-  const encrypted = /<Encrypt><!\[CDATA\[([^\]]*)\]\]><\/Encrypt>/.exec(body)?.[1];
-  if (!encrypted || !target.encodingAESKey) return body;
-  const signature = /<MsgSignature><!\[CDATA\[([^\]]*)\]\]>/.exec(body)?.[1];
-  const timestamp = /<TimeStamp>([^<]*)<\/TimeStamp>/.exec(body)?.[1] ?? '';
-  const nonce = /<Nonce><!\[CDATA\[([^\]]*)\]\]>/.exec(body)?.[1] ?? '';
-  const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
-  if (signature !== crypto.signEncrypted(timestamp, nonce, encrypted))
-    throw new Error('the reply envelope has a wrong MsgSignature');
-  return crypto.decryptFor(encrypted);
-}
-
 /** A push to an account that pushes JSON (a Mini Program set to 数据格式 JSON). */
 export interface JsonPushTarget extends PushTarget {
   /** With `encrypt`: compatible mode, the plaintext fields and `Encrypt` side by side (safe mode otherwise). */
@@ -100,25 +47,75 @@ export interface SignedJsonPush {
   json: string;
 }
 
-/**
- * The JSON WeChat would push to a JSON-format account for a text message or an event: `CreateTime` and `MsgId`
- * as bare numbers, as WeChat writes them (a MsgId beyond 2^53 included, which `JSON.stringify` cannot write).
- */
-export function pushJson(message: PushMessage): string {
-  const createTime = message.createTime ?? Math.floor(Date.now() / 1000);
-  const head =
-    `{"ToUserName":${JSON.stringify(message.toUser ?? 'gh_sandbox00000')},` +
-    `"FromUserName":${JSON.stringify(message.fromUser ?? 'o_sandbox_user_000000000000')},` +
-    `"CreateTime":${createTime}`;
-  if (message.event) {
-    const key = message.eventKey === undefined ? '' : `,"EventKey":${JSON.stringify(message.eventKey)}`;
-    return `${head},"MsgType":"event","Event":${JSON.stringify(message.event)}${key}}`;
-  }
-  const msgId =
-    message.msgId ?? String(BigInt(createTime) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE()));
-  const msgIdJson = /^(0|[1-9][0-9]*)$/.test(msgId) ? msgId : JSON.stringify(msgId);
-  return `${head},"MsgType":"text","Content":${JSON.stringify(message.text ?? '')},"MsgId":${msgIdJson}}`;
+interface ReplyEnvelope {
+  encrypted: string;
+  signature: unknown;
+  timestamp: string;
+  nonce: string;
 }
+
+/** How one format writes a push and wraps or opens an encrypted one; building, signing and opening are shared. */
+interface PushFormat {
+  stringField(name: string, value: string): string;
+  numberField(name: string, value: string): string;
+  message(fields: string[]): string;
+  /** The sender's openid, for the `openid` query parameter. */
+  sender(message: string): string;
+  envelope(message: string, encrypted: string, target: JsonPushTarget): string;
+  /** The encrypted part of a reply, or undefined for a reply sent plain. */
+  openEnvelope(body: string): ReplyEnvelope | undefined;
+}
+
+const XML: PushFormat = {
+  stringField: (name, value) => `<${name}>${renderCdata(value)}</${name}>`,
+  numberField: (name, value) => `<${name}>${value}</${name}>`,
+  message: (fields) => `<xml>${fields.join('')}</xml>`,
+  sender: (xml) => /<FromUserName><!\[CDATA\[([^\]]*)\]\]>/.exec(xml)?.[1] ?? '',
+  envelope(xml, encrypted) {
+    const toUser = /<ToUserName>(.*?)<\/ToUserName>/.exec(xml)?.[1] ?? '';
+    return `<xml><ToUserName>${toUser}</ToUserName><Encrypt>${renderCdata(encrypted)}</Encrypt></xml>`;
+  },
+  openEnvelope(body) {
+    const encrypted = /<Encrypt><!\[CDATA\[([^\]]*)\]\]><\/Encrypt>/.exec(body)?.[1];
+    if (!encrypted) return undefined;
+    return {
+      encrypted,
+      signature: /<MsgSignature><!\[CDATA\[([^\]]*)\]\]>/.exec(body)?.[1],
+      timestamp: /<TimeStamp>([^<]*)<\/TimeStamp>/.exec(body)?.[1] ?? '',
+      nonce: /<Nonce><!\[CDATA\[([^\]]*)\]\]>/.exec(body)?.[1] ?? '',
+    };
+  },
+};
+
+const JSON_FORMAT: PushFormat = {
+  stringField: (name, value) => `"${name}":${JSON.stringify(value)}`,
+  // a number beyond 2^53 (a MsgId) is written as it is: JSON.stringify cannot
+  numberField: (name, value) =>
+    `"${name}":${/^(0|[1-9][0-9]*)$/.test(value) ? value : JSON.stringify(value)}`,
+  message: (fields) => `{${fields.join(',')}}`,
+  sender: (json) => jsonStringField(json, 'FromUserName'),
+  envelope: (json, encrypted, target) =>
+    target.compatible
+      ? `${json.replace(/\}\s*$/, '')},"Encrypt":${JSON.stringify(encrypted)}}`
+      : JSON.stringify({ ToUserName: jsonStringField(json, 'ToUserName'), Encrypt: encrypted }),
+  openEnvelope(body) {
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    if (envelope === null || typeof envelope !== 'object') return undefined;
+    const { Encrypt, MsgSignature, TimeStamp, Nonce } = envelope as Record<string, unknown>;
+    if (typeof Encrypt !== 'string') return undefined;
+    return {
+      encrypted: Encrypt,
+      signature: MsgSignature,
+      timestamp: String(TimeStamp),
+      nonce: String(Nonce),
+    };
+  },
+};
 
 /** The value of a top-level string field, read without parsing (the JSON may be malformed on purpose). */
 function jsonStringField(json: string, field: string): string {
@@ -131,30 +128,86 @@ function jsonStringField(json: string, field: string): string {
   }
 }
 
-/**
- * Signs (and with `encrypt`, encrypts) a JSON push exactly as WeChat does: plain, the message JSON as the body;
- * safe mode, `{"ToUserName", "Encrypt"}` with `encrypt_type=aes&msg_signature=…`; compatible mode, the message's
- * fields and `Encrypt`. Any text is accepted as `json`, so a malformed message can be sent signed.
- */
-export function signJsonPush(target: JsonPushTarget, json: string): SignedJsonPush {
+function buildPush(format: PushFormat, message: PushMessage): string {
+  const createTime = message.createTime ?? Math.floor(Date.now() / 1000);
+  const fields = [
+    format.stringField('ToUserName', message.toUser ?? 'gh_sandbox00000'),
+    format.stringField('FromUserName', message.fromUser ?? 'o_sandbox_user_000000000000'),
+    format.numberField('CreateTime', String(createTime)),
+  ];
+  if (message.event) {
+    fields.push(format.stringField('MsgType', 'event'), format.stringField('Event', message.event));
+    if (message.eventKey !== undefined) fields.push(format.stringField('EventKey', message.eventKey));
+  } else {
+    const msgId =
+      message.msgId ?? String(BigInt(createTime) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE()));
+    fields.push(
+      format.stringField('MsgType', 'text'),
+      format.stringField('Content', message.text ?? ''),
+      format.numberField('MsgId', msgId),
+    );
+  }
+  return format.message(fields);
+}
+
+function sign(format: PushFormat, target: JsonPushTarget, message: string): Omit<SignedPush, 'xml'> {
   const timestamp = target.timestamp ?? String(Math.floor(Date.now() / 1000));
   const nonce = target.nonce ?? String(randomBytes(4).readUInt32BE());
   const query: Record<string, string> = {
     signature: sha1Signature(target.token, timestamp, nonce),
     timestamp,
     nonce,
-    openid: jsonStringField(json, 'FromUserName'),
+    openid: format.sender(message),
   };
-  if (!target.encrypt) return { query, body: json, json };
+  if (!target.encrypt) return { query, body: message };
   if (!target.encodingAESKey) throw new Error('encrypting a push needs the encodingAESKey');
   const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
-  const encrypted = crypto.encrypt(json);
+  const encrypted = crypto.encrypt(message);
   query.encrypt_type = 'aes';
   query.msg_signature = crypto.signEncrypted(timestamp, nonce, encrypted);
-  const body = target.compatible
-    ? `${json.replace(/\}\s*$/, '')},"Encrypt":${JSON.stringify(encrypted)}}`
-    : JSON.stringify({ ToUserName: jsonStringField(json, 'ToUserName'), Encrypt: encrypted });
-  return { query, body, json };
+  return { query, body: format.envelope(message, encrypted, target) };
+}
+
+function openWith(format: PushFormat, target: PushTarget, body: string): string {
+  const envelope = format.openEnvelope(body);
+  if (envelope === undefined || !target.encodingAESKey) return body;
+  const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
+  if (envelope.signature !== crypto.signEncrypted(envelope.timestamp, envelope.nonce, envelope.encrypted)) {
+    throw new Error('the reply envelope has a wrong MsgSignature');
+  }
+  return crypto.decryptFor(envelope.encrypted);
+}
+
+/** The XML WeChat would push for a text message or an event. */
+export function pushXml(message: PushMessage): string {
+  return buildPush(XML, message);
+}
+
+/** Signs (and in safe/compatible fashion, encrypts) a push exactly as WeChat does. */
+export function signPush(target: PushTarget, xml: string): SignedPush {
+  return { ...sign(XML, target, xml), xml };
+}
+
+/** Opens an encrypted reply envelope (checking its signature); plain replies are returned as they are. */
+export function openReply(target: PushTarget, body: string): string {
+  return openWith(XML, target, body);
+}
+
+/**
+ * The JSON WeChat would push to a JSON-format account for a text message or an event: `CreateTime` and `MsgId`
+ * as bare numbers, as WeChat writes them (a MsgId beyond 2^53 included, which `JSON.stringify` cannot write).
+ */
+export function pushJson(message: PushMessage): string {
+  return buildPush(JSON_FORMAT, message);
+}
+
+/**
+ * Signs (and with `encrypt`, encrypts) a JSON push exactly as WeChat does: plain, the message JSON as the body;
+ * safe mode, `{"ToUserName", "Encrypt"}` with `encrypt_type=aes&msg_signature=…`; compatible mode, the message's
+ * fields and `Encrypt`. Any text is accepted as `json`, so a malformed message can be sent signed.
+ */
+export function signJsonPush(target: JsonPushTarget, json: string): SignedJsonPush {
+  return { ...sign(JSON_FORMAT, target, json), json };
 }
 
 /**
@@ -162,18 +215,5 @@ export function signJsonPush(target: JsonPushTarget, json: string): SignedJsonPu
  * signature; any other body (`success`, a plain JSON reply) is returned as it is.
  */
 export function openJsonReply(target: PushTarget, body: string): string {
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(body);
-  } catch {
-    return body;
-  }
-  if (envelope === null || typeof envelope !== 'object') return body;
-  const { Encrypt, MsgSignature, TimeStamp, Nonce } = envelope as Record<string, unknown>;
-  if (typeof Encrypt !== 'string' || !target.encodingAESKey) return body;
-  const crypto = new WechatCrypto(target.token, target.encodingAESKey, target.appId);
-  if (MsgSignature !== crypto.signEncrypted(String(TimeStamp), String(Nonce), Encrypt)) {
-    throw new Error('the reply envelope has a wrong MsgSignature');
-  }
-  return crypto.decryptFor(Encrypt);
+  return openWith(JSON_FORMAT, target, body);
 }

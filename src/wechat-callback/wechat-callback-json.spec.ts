@@ -1,8 +1,7 @@
 import { Body, Controller, Injectable, Module, Post } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { AppModule } from '../app.module';
+import { startCallbackTestbed, type CallbackTestbed } from '../../test/support/callback-testing';
 import { startInProcessApp, type InProcessApp } from '../../test/support/in-process-app';
-import { WechatSimulator } from '../sandbox/wechat-simulator';
 import {
   openJsonReply,
   pushJson,
@@ -11,17 +10,13 @@ import {
   signPush,
   type JsonPushTarget,
 } from '../sandbox/push-builder';
-import { MemoryTokenStore } from '../store/memory-token-store';
-import { TokenModule } from '../token/token.module';
-import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
 import { MalformedJsonError } from './errors/malformed-json.error';
 import { MalformedXmlError } from './errors/malformed-xml.error';
 import { OnWechatEvent, OnWechatMessage } from './wechat-callback.decorators';
 import { SUCCESS, WechatCallbackDispatcher, responseContentType } from './wechat-callback.dispatcher';
-import { WechatCallbackModule } from './wechat-callback.module';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
 import type { WechatCallbackContext } from './wechat-context';
-import { image, music, news, transferToCustomerService } from './wechat-reply';
+import { image, miniProgramPage, music, news, transferToCustomerService } from './wechat-reply';
 
 const GH = 'gh_jsonspec000001';
 const MP_JSON = {
@@ -78,6 +73,15 @@ class Handlers {
     return music({ thumbMediaId: 'THUMB' });
   }
 
+  @OnWechatMessage('text', { content: 'shop' })
+  shop(): unknown {
+    return miniProgramPage({
+      title: 'Shop',
+      pagePath: 'pages/shop/index?from=cs',
+      thumbMediaId: 'THUMB_SHOP',
+    });
+  }
+
   @OnWechatMessage('text', { content: 'slow' })
   async slow(): Promise<unknown> {
     await new Promise((r) => setTimeout(r, 500));
@@ -91,56 +95,39 @@ class Handlers {
 }
 
 describe('JSON pushes through the verifier and the dispatcher', () => {
-  let sim: WechatSimulator;
-  let moduleRef: TestingModule;
+  let bed: CallbackTestbed;
   let verifier: WechatCallbackVerifier;
   let dispatcher: WechatCallbackDispatcher;
   let handlers: Handlers;
 
   beforeAll(async () => {
-    sim = new WechatSimulator({
-      apps: [
-        { appId: MP_JSON.appId, appSecret: MP_JSON.appSecret, kind: 'miniProgram' },
-        { appId: MP_XML.appId, appSecret: MP_XML.appSecret, kind: 'miniProgram' },
-        { appId: OA.appId, appSecret: OA.appSecret },
-      ],
-    });
-    const url = await sim.listen();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [MP_JSON, MP_XML, OA].map((a) => ({ ...a, tokenEndpoint: 'stable' as const })),
-          apiBaseUrl: url,
-          store: new MemoryTokenStore(),
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({
-          apiBaseUrl: url,
-          handlerTimeoutMs: 300,
-          dedupeStore: new MemoryCallbackDedupeStore(),
-        }),
-      ],
+    bed = await startCallbackTestbed({
+      accounts: [MP_JSON, MP_XML, OA].map((a) => ({ ...a, tokenEndpoint: 'stable' as const })),
       providers: [Handlers],
-    }).compile();
-    moduleRef.useLogger(false);
-    await moduleRef.init();
-    verifier = moduleRef.get(WechatCallbackVerifier);
-    dispatcher = moduleRef.get(WechatCallbackDispatcher);
-    handlers = moduleRef.get(Handlers);
+      callback: { handlerTimeoutMs: 300 },
+    });
+    ({ verifier, dispatcher } = bed);
+    handlers = bed.moduleRef.get(Handlers);
   });
 
   afterAll(async () => {
-    await moduleRef.close();
-    await sim.close();
+    await bed.close();
   });
 
   async function sentTo(user: string): Promise<Record<string, unknown>[]> {
     for (let i = 0; i < 100; i++) {
-      const sent = sim.customMessages().filter((m) => m.body.touser === user);
+      const sent = bed.sim.customMessages().filter((m) => m.body.touser === user);
       if (sent.length > 0) return sent.map((m) => m.body);
       await new Promise((r) => setTimeout(r, 20));
     }
     return [];
+  }
+
+  /** Pushes `text` from `user` to the JSON Mini Program, expects `success`, and gives what was sent to `user`. */
+  async function repliedTo(user: string, text: string): Promise<Record<string, unknown>[]> {
+    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: user, text }));
+    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
+    return sentTo(user);
   }
 
   it('the verifier gives the same message for XML and JSON, plain and encrypted', () => {
@@ -191,17 +178,13 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
   });
 
   it('a reply past the budget is answered success and still goes out as a Mini Program message', async () => {
-    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: 'o_mp_slow', text: 'slow' }));
-    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
-    expect(await sentTo('o_mp_slow')).toEqual([
+    expect(await repliedTo('o_mp_slow', 'slow')).toEqual([
       { touser: 'o_mp_slow', msgtype: 'image', image: { media_id: 'MEDIA_LATE' } },
     ]);
   });
 
   it('a one-article news reply goes out as a link card', async () => {
-    const push = signJsonPush(target(MP_JSON), pushJson({ toUser: GH, fromUser: 'o_mp_card', text: 'card' }));
-    expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
-    expect(await sentTo('o_mp_card')).toEqual([
+    expect(await repliedTo('o_mp_card', 'card')).toEqual([
       {
         touser: 'o_mp_card',
         msgtype: 'link',
@@ -215,6 +198,32 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
     ]);
   });
 
+  it('a Mini Program card reply is answered success and sent as a miniprogrampage message', async () => {
+    expect(await repliedTo('o_mp_shop', 'shop')).toEqual([
+      {
+        touser: 'o_mp_shop',
+        msgtype: 'miniprogrampage',
+        miniprogrampage: {
+          title: 'Shop',
+          pagepath: 'pages/shop/index?from=cs',
+          thumb_media_id: 'THUMB_SHOP',
+        },
+      },
+    ]);
+  });
+
+  it("a Mini Program card reply to an Official Account's push is answered success and dropped with a warning", async () => {
+    const warn = jest.fn();
+    (dispatcher as unknown as { logger: { warn: (m: string) => void } }).logger.warn = warn;
+    const push = signPush(target(OA), pushXml({ toUser: GH, fromUser: 'o_oa_shop', text: 'shop' }));
+    expect(await dispatcher.handle(verifier.verifyPush(OA.appId, push.query, push.body))).toBe(SUCCESS);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/miniprogrampage reply to an Official Account.*dropped/),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bed.sim.customMessages().filter((m) => m.body.touser === 'o_oa_shop')).toEqual([]);
+  });
+
   it('a reply with no Mini Program equivalent is dropped with a warning naming the type', async () => {
     const warn = jest.fn();
     (dispatcher as unknown as { logger: { warn: (m: string) => void } }).logger.warn = warn;
@@ -225,7 +234,7 @@ describe('JSON pushes through the verifier and the dispatcher', () => {
     expect(await dispatcher.handle(verifier.verifyPush(MP_JSON.appId, push.query, push.body))).toBe(SUCCESS);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/music reply .*Mini Program.*dropped/));
     await new Promise((r) => setTimeout(r, 100));
-    expect(sim.customMessages().filter((m) => m.body.touser === 'o_mp_music')).toEqual([]);
+    expect(bed.sim.customMessages().filter((m) => m.body.touser === 'o_mp_music')).toEqual([]);
   });
 
   it('transfer_customer_service is answered passively: JSON for a JSON push (enveloped when encrypted), XML for XML', async () => {

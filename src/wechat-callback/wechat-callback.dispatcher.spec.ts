@@ -1,15 +1,13 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { WechatSimulator } from '../sandbox/wechat-simulator';
+import {
+  compileCallbackModule,
+  startCallbackTestbed,
+  type CallbackTestbed,
+} from '../../test/support/callback-testing';
 import { openReply, pushXml, signPush, type PushTarget } from '../sandbox/push-builder';
-import { MemoryTokenStore } from '../store/memory-token-store';
-import { TokenModule } from '../token/token.module';
-import { MemoryCallbackDedupeStore } from './dedupe/memory-callback-dedupe-store';
 import { OnWechatEvent, OnWechatMessage } from './wechat-callback.decorators';
-import { SUCCESS, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
-import { WechatCallbackModule } from './wechat-callback.module';
+import { SUCCESS } from './wechat-callback.dispatcher';
 import { WechatCallbackRouter } from './wechat-callback.router';
-import { WechatCallbackVerifier } from './wechat-callback-verifier';
 import { currentWechatContext, type WechatCallbackContext } from './wechat-context';
 import { news, text } from './wechat-reply';
 
@@ -64,50 +62,29 @@ class Handlers {
 }
 
 describe('WechatCallbackDispatcher', () => {
-  let sim: WechatSimulator;
-  let moduleRef: TestingModule;
-  let verifier: WechatCallbackVerifier;
-  let dispatcher: WechatCallbackDispatcher;
+  let bed: CallbackTestbed;
   let handlers: Handlers;
 
   beforeAll(async () => {
-    sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: ACCOUNT.appSecret }] });
-    const url = await sim.listen();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [ACCOUNT],
-          apiBaseUrl: url,
-          store: new MemoryTokenStore(),
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({
-          apiBaseUrl: url,
-          handlerTimeoutMs: 300,
-          dedupeStore: new MemoryCallbackDedupeStore(),
-        }),
-      ],
+    bed = await startCallbackTestbed({
+      accounts: [ACCOUNT],
       providers: [Handlers],
-    }).compile();
-    moduleRef.useLogger(false);
-    await moduleRef.init();
-    verifier = moduleRef.get(WechatCallbackVerifier);
-    dispatcher = moduleRef.get(WechatCallbackDispatcher);
-    handlers = moduleRef.get(Handlers);
+      callback: { handlerTimeoutMs: 300 },
+    });
+    handlers = bed.moduleRef.get(Handlers);
   });
 
   afterAll(async () => {
-    await moduleRef.close();
-    await sim.close();
+    await bed.close();
   });
 
   function handle(xml: string, encrypt = false): Promise<string> {
     const push = signPush({ ...TARGET, encrypt }, xml);
-    return dispatcher.handle(verifier.verifyPush(APP, push.query, push.body));
+    return bed.dispatcher.handle(bed.verifier.verifyPush(APP, push.query, push.body));
   }
 
   it('discovers every decorated method', () => {
-    const names = moduleRef
+    const names = bed.moduleRef
       .get(WechatCallbackRouter)
       .list()
       .map((r) => r.name);
@@ -162,8 +139,8 @@ describe('WechatCallbackDispatcher', () => {
     expect(body).toBe(SUCCESS);
     expect(Date.now() - started).toBeLessThan(450);
     const deadline = Date.now() + 2000;
-    while (sim.customMessages().length === 0 && Date.now() < deadline) await sleep(50);
-    expect(sim.customMessages()).toEqual([
+    while (bed.sim.customMessages().length === 0 && Date.now() < deadline) await sleep(50);
+    expect(bed.sim.customMessages()).toEqual([
       expect.objectContaining({
         appId: APP,
         body: { touser: 'o_patient', msgtype: 'text', text: { content: 'late slow one' } },
@@ -204,33 +181,16 @@ describe('WechatCallbackDispatcher with custom de-duplication keys', () => {
   }
 
   it('uses the key function of a type, and none at all when it returns null', async () => {
-    const sim = new WechatSimulator({ apps: [{ appId: APP, appSecret: ACCOUNT.appSecret }] });
-    const url = await sim.listen();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [ACCOUNT],
-          apiBaseUrl: url,
-          store: new MemoryTokenStore(),
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({
-          apiBaseUrl: url,
-          dedupeStore: new MemoryCallbackDedupeStore(),
-          // one LOCATION report per user is enough; text messages are never de-duplicated
-          dedupeKeys: { LOCATION: (m) => `loc:${String(m.FromUserName)}`, text: () => null },
-        }),
-      ],
+    const bed = await startCallbackTestbed({
+      accounts: [ACCOUNT],
       providers: [Locations],
-    }).compile();
-    moduleRef.useLogger(false);
-    await moduleRef.init();
+      // one LOCATION report per user is enough; text messages are never de-duplicated
+      callback: { dedupeKeys: { LOCATION: (m) => `loc:${String(m.FromUserName)}`, text: () => null } },
+    });
     try {
-      const verifier = moduleRef.get(WechatCallbackVerifier);
-      const dispatcher = moduleRef.get(WechatCallbackDispatcher);
       const handle = (xml: string): Promise<string> => {
         const push = signPush(TARGET, xml);
-        return dispatcher.handle(verifier.verifyPush(APP, push.query, push.body));
+        return bed.dispatcher.handle(bed.verifier.verifyPush(APP, push.query, push.body));
       };
       const location = (createTime: number, latitude: string): string =>
         `<xml><ToUserName>gh_a</ToUserName><FromUserName>o_walker</FromUserName><CreateTime>${createTime}</CreateTime>` +
@@ -240,36 +200,30 @@ describe('WechatCallbackDispatcher with custom de-duplication keys', () => {
       const text = pushXml({ text: 'again', msgId: '2001' });
       await handle(text);
       await handle(text); // null key: no de-duplication
-      const calls = moduleRef.get(Locations).calls;
+      const calls = bed.moduleRef.get(Locations).calls;
       expect(calls.filter((c) => c.startsWith('31.'))).toEqual(['31.20']);
       expect(calls.filter((c) => c === 'text:2001')).toHaveLength(2);
     } finally {
-      await moduleRef.close();
-      await sim.close();
+      await bed.close();
     }
   });
 });
 
 describe('WechatCallbackExplorer', () => {
+  // discovery alone: nothing is called
+  const NOWHERE = 'http://127.0.0.1:9';
+
   it('refuses to boot when a handler names an account without a callback token', async () => {
     @Injectable()
     class Orphan {
       @OnWechatMessage('text', { appId: NO_CALLBACK })
       handle(): void {}
     }
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [{ ...ACCOUNT, appId: NO_CALLBACK, token: undefined, messageMode: 'plain' }],
-          store: new MemoryTokenStore(),
-          apiBaseUrl: 'http://127.0.0.1:9',
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({ dedupeStore: new MemoryCallbackDedupeStore() }),
-      ],
+    const moduleRef = await compileCallbackModule({
+      accounts: [{ ...ACCOUNT, appId: NO_CALLBACK, token: undefined, messageMode: 'plain' }],
+      apiBaseUrl: NOWHERE,
       providers: [Orphan],
-    }).compile();
-    moduleRef.useLogger(false);
+    });
     const failure = await moduleRef.init().then(
       () => undefined,
       (error: unknown) => error,
@@ -285,19 +239,11 @@ describe('WechatCallbackExplorer', () => {
       @OnWechatMessage('text')
       handle(): void {}
     }
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        TokenModule.forRoot({
-          accounts: [ACCOUNT],
-          store: new MemoryTokenStore(),
-          apiBaseUrl: 'http://127.0.0.1:9',
-          isGlobal: true,
-        }),
-        WechatCallbackModule.forRoot({ dedupeStore: new MemoryCallbackDedupeStore() }),
-      ],
+    const moduleRef = await compileCallbackModule({
+      accounts: [ACCOUNT],
+      apiBaseUrl: NOWHERE,
       providers: [PerRequest],
-    }).compile();
-    moduleRef.useLogger(false);
+    });
     await moduleRef.init();
     expect(moduleRef.get(WechatCallbackRouter).list()).toHaveLength(0);
     await moduleRef.close();

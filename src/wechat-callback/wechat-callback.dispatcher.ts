@@ -167,6 +167,13 @@ export class WechatCallbackDispatcher {
     if (outcome.reply && accountKind(push.account) === 'miniProgram') {
       return this.answerMiniProgram(push, route, claim, outcome.reply);
     }
+    if (outcome.reply?.kind === 'miniprogrampage') {
+      this.logger.warn(
+        `${route.name} returned a miniprogrampage reply to an Official Account push; only a Mini Program push can be answered with one, dropped`,
+      );
+      this.complete(appId, claim, SUCCESS);
+      return this.answered(push, 'success', SUCCESS);
+    }
     const body = outcome.reply ? this.render(push, outcome.reply) : SUCCESS;
     this.complete(appId, claim, body);
     return this.answered(push, body === SUCCESS ? 'success' : 'replied', body);

@@ -1,10 +1,12 @@
 import {
   image,
+  miniProgramPage,
   music,
   news,
   normalizeReply,
   renderReplyXml,
   replyToCustomerServiceMessage,
+  replyToMiniProgramCustomerServiceMessage,
   text,
   transferToCustomerService,
   video,
@@ -26,6 +28,8 @@ const ARTICLE = {
   picUrl: 'https://mmbiz.qpic.cn/a.jpg',
   url: 'https://mp.weixin.qq.com/s/a?x=1&y=2',
 };
+
+const PAGE = { title: '门店', pagePath: 'pages/shop/index?id=7&from=cs', thumbMediaId: 'thumb-1' };
 
 describe('reply builders', () => {
   it('build plain reply objects discriminated by kind', () => {
@@ -53,6 +57,12 @@ describe('reply builders', () => {
       kind: 'transfer_customer_service',
       kfAccount: 'kf2001@gh_test',
     });
+    expect(miniProgramPage(PAGE)).toStrictEqual({ kind: 'miniprogrampage', ...PAGE });
+  });
+
+  it('miniProgramPage keeps only the card fields, so a stray kind cannot turn it into another reply', () => {
+    const options = { ...PAGE, kind: 'text', content: 'x' } as typeof PAGE;
+    expect(miniProgramPage(options)).toStrictEqual({ kind: 'miniprogrampage', ...PAGE });
   });
 
   it('news takes 1 to 8 articles and throws RangeError otherwise', () => {
@@ -76,6 +86,11 @@ describe('reply builders', () => {
     expect(() => news([{ title: 1 } as unknown as { title: string }])).toThrow(TypeError);
     expect(() => news('x' as unknown as [])).toThrow(TypeError);
     expect(() => transferToCustomerService(7 as unknown as string)).toThrow(TypeError);
+    for (const name of ['title', 'pagePath', 'thumbMediaId'] as const) {
+      expect(() => miniProgramPage({ ...PAGE, [name]: undefined as unknown as string })).toThrow(
+        new TypeError(`a miniprogrampage reply needs ${name} as a string`),
+      );
+    }
   });
 });
 
@@ -204,6 +219,12 @@ describe('renderReplyXml', () => {
     expect(() => renderReplyXml({ kind: 'news', articles: [] }, TO)).toThrow(RangeError);
     expect(() => renderReplyXml({ kind: 'mpnews' } as unknown as WechatReply, TO)).toThrow(TypeError);
   });
+
+  it('refuses a Mini Program card, which has no passive form', () => {
+    expect(() => renderReplyXml(miniProgramPage(PAGE), TO)).toThrow(
+      /miniprogrampage reply has no passive form/,
+    );
+  });
 });
 
 describe('normalizeReply', () => {
@@ -227,6 +248,7 @@ describe('normalizeReply', () => {
       music({ thumbMediaId: 't' }),
       news([ARTICLE]),
       transferToCustomerService(),
+      miniProgramPage(PAGE),
       { kind: 'text', content: 'hand-built' },
     ]) {
       expect(normalizeReply(reply)).toBe(reply);
@@ -242,6 +264,7 @@ describe('normalizeReply', () => {
     ['a text reply without content', { kind: 'text' }],
     ['a music reply without thumbnail', { kind: 'music', title: 'x' }],
     ['an image reply with a numeric id', { kind: 'image', mediaId: 5 }],
+    ['a Mini Program card without its page', { kind: 'miniprogrampage', title: 't', thumbMediaId: 'm' }],
     ['a promise', Promise.resolve('x')],
     ['a function', () => 'x'],
     ['a symbol', Symbol('x')],
@@ -323,5 +346,55 @@ describe('replyToCustomerServiceMessage', () => {
   it('has no body for a transfer to customer service', () => {
     expect(replyToCustomerServiceMessage(transferToCustomerService('kf@x'), OPENID)).toBeNull();
     expect(replyToCustomerServiceMessage(transferToCustomerService(), OPENID)).toBeNull();
+  });
+
+  it("has no body for a Mini Program card (an Official Account's names the Mini Program)", () => {
+    expect(replyToCustomerServiceMessage(miniProgramPage(PAGE), OPENID)).toBeNull();
+  });
+});
+
+describe('replyToMiniProgramCustomerServiceMessage', () => {
+  it.each<[string, WechatReply, object]>([
+    ['text', text('你好'), { msgtype: 'text', text: { content: '你好' } }],
+    ['image', image('img-1'), { msgtype: 'image', image: { media_id: 'img-1' } }],
+    [
+      'a Mini Program card',
+      miniProgramPage(PAGE),
+      {
+        msgtype: 'miniprogrampage',
+        miniprogrampage: {
+          title: '门店',
+          pagepath: 'pages/shop/index?id=7&from=cs',
+          thumb_media_id: 'thumb-1',
+        },
+      },
+    ],
+    [
+      'a one-article news as a link card',
+      news([ARTICLE]),
+      {
+        msgtype: 'link',
+        link: {
+          title: ARTICLE.title,
+          description: ARTICLE.description,
+          url: ARTICLE.url,
+          thumb_url: ARTICLE.picUrl,
+        },
+      },
+    ],
+  ])('gives the custom/send body for %s', (_name, reply, body) => {
+    expect(replyToMiniProgramCustomerServiceMessage(reply, OPENID)).toStrictEqual({
+      touser: OPENID,
+      ...body,
+    });
+  });
+
+  it.each<[string, WechatReply]>([
+    ['voice', voice('voice-1')],
+    ['music', music({ thumbMediaId: 'th' })],
+    ['news of two articles', news([ARTICLE, { title: 'B' }])],
+    ['a transfer to customer service', transferToCustomerService()],
+  ])('has no body for %s', (_name, reply) => {
+    expect(replyToMiniProgramCustomerServiceMessage(reply, OPENID)).toBeNull();
   });
 });

@@ -57,9 +57,32 @@ export interface TransferCustomerServiceReply {
   kfAccount?: string;
 }
 
-/** A passive reply, discriminated by `kind` (which is also the reply's `MsgType`). */
+/**
+ * A Mini Program card (小程序卡片), for Mini Program pushes only: sent through the customer-service API, it opens
+ * `pagePath` of the Mini Program.
+ */
+export interface MiniProgramPageReply {
+  kind: 'miniprogrampage';
+  title: string;
+  /** A page as in app.json, query allowed: `pages/index/index?foo=bar`. */
+  pagePath: string;
+  /** The cover: the `media_id` of an image uploaded as temporary media (520×416 suggested). */
+  thumbMediaId: string;
+}
+
+/**
+ * A reply, discriminated by `kind`: the reply's `MsgType`, or for a Mini Program card (which has no passive form)
+ * its customer-service `msgtype`.
+ */
 export type WechatReply =
-  TextReply | ImageReply | VoiceReply | VideoReply | MusicReply | NewsReply | TransferCustomerServiceReply;
+  | TextReply
+  | ImageReply
+  | VoiceReply
+  | VideoReply
+  | MusicReply
+  | NewsReply
+  | TransferCustomerServiceReply
+  | MiniProgramPageReply;
 
 /** The most articles WeChat accepts in one news reply. */
 export const MAX_NEWS_ARTICLES = 8;
@@ -123,6 +146,9 @@ function assertReply(value: unknown): asserts value is WechatReply {
     case 'transfer_customer_service':
       optionalString(value, 'kfAccount', what);
       return;
+    case 'miniprogrampage':
+      for (const name of ['title', 'pagePath', 'thumbMediaId']) requireString(value, name, what);
+      return;
     default:
       throw new TypeError('a reply has an unknown kind; build it with text(), image(), news(), …');
   }
@@ -184,6 +210,19 @@ export function transferToCustomerService(kfAccount?: string): TransferCustomerS
 }
 
 /**
+ * A Mini Program card: answered `success` at once and sent as the customer-service message `miniprogrampage`.
+ * Only a Mini Program push can be answered with one; an Official Account's is logged and dropped.
+ */
+export function miniProgramPage(options: {
+  title: string;
+  pagePath: string;
+  thumbMediaId: string;
+}): MiniProgramPageReply {
+  const { title, pagePath, thumbMediaId } = options;
+  return checked({ kind: 'miniprogrampage', title, pagePath, thumbMediaId });
+}
+
+/**
  * What a handler returned, as a reply. `undefined` and `null` give `null` (answer `success`, no reply); so does
  * an empty string, because WeChat treats an empty text reply as an error rather than as silence. Any other
  * string is a text reply; a reply object is returned as is, after a shape check.
@@ -221,7 +260,7 @@ function optionalElement(name: string, text: string | undefined): string {
   return text === undefined ? '' : element(name, text);
 }
 
-function replyBody(reply: WechatReply): string {
+function replyBody(reply: Exclude<WechatReply, MiniProgramPageReply>): string {
   switch (reply.kind) {
     case 'text':
       return element('Content', reply.content);
@@ -256,10 +295,16 @@ function replyBody(reply: WechatReply): string {
 /**
  * The passive-reply XML WeChat expects as the callback's response body (plaintext; in safe mode the caller wraps
  * it in the encrypted envelope). Text goes in CDATA; optional fields that are not set are left out.
- * @throws TypeError or RangeError for a reply of the wrong shape or a `createTime` that is not whole seconds.
+ * @throws TypeError or RangeError for a reply of the wrong shape, one with no passive form (a Mini Program card)
+ * or a `createTime` that is not whole seconds.
  */
 export function renderReplyXml(reply: WechatReply, to: ReplyAddress): string {
   assertReply(reply);
+  if (reply.kind === 'miniprogrampage') {
+    throw new TypeError(
+      'a miniprogrampage reply has no passive form: it goes out as a customer-service message',
+    );
+  }
   if (!Number.isSafeInteger(to.createTime) || to.createTime < 0) {
     throw new RangeError('createTime must be whole Unix seconds');
   }
@@ -298,7 +343,8 @@ export type CustomerServiceMessage =
 
 /**
  * The same reply sent later through the customer-service API (for handlers too slow for the 5-second window).
- * Unset optional fields become `''`. A transfer to customer service has no such message: `null`.
+ * Unset optional fields become `''`. A transfer to customer service has no such message, nor has a Mini Program
+ * card (an Official Account's names the Mini Program, which the reply does not): `null`.
  */
 export function replyToCustomerServiceMessage(
   reply: WechatReply,
@@ -345,6 +391,7 @@ export function replyToCustomerServiceMessage(
         },
       };
     case 'transfer_customer_service':
+    case 'miniprogrampage':
       return null;
   }
 }
@@ -357,12 +404,17 @@ export type MiniProgramCustomerServiceMessage =
       touser: string;
       msgtype: 'link';
       link: { title: string; description: string; url: string; thumb_url: string };
+    }
+  | {
+      touser: string;
+      msgtype: 'miniprogrampage';
+      miniprogrampage: { title: string; pagepath: string; thumb_media_id: string };
     };
 
 /**
  * A reply to a Mini Program push as its customer-service message: a Mini Program sends only text, image, link and
- * miniprogrampage. `text` and `image` map one to one; a `news` reply of exactly one article becomes a `link` card
- * (its `picUrl` the thumbnail). Any other reply has no Mini Program equivalent: `null`.
+ * miniprogrampage. `text`, `image` and `miniprogrampage` map one to one; a `news` reply of exactly one article
+ * becomes a `link` card (its `picUrl` the thumbnail). Any other reply has no Mini Program equivalent: `null`.
  */
 export function replyToMiniProgramCustomerServiceMessage(
   reply: WechatReply,
@@ -389,6 +441,16 @@ export function replyToMiniProgramCustomerServiceMessage(
         },
       };
     }
+    case 'miniprogrampage':
+      return {
+        touser,
+        msgtype: 'miniprogrampage',
+        miniprogrampage: {
+          title: reply.title,
+          pagepath: reply.pagePath,
+          thumb_media_id: reply.thumbMediaId,
+        },
+      };
     default:
       return null;
   }

@@ -129,6 +129,14 @@ describe('simulator: Mini Program APIs', () => {
       });
 
     expect((await send(mp, 'link', link)).json).toMatchObject({ errcode: 0 });
+    const card = { title: 't', pagepath: 'pages/index/index?foo=bar', thumb_media_id: 'm' };
+    expect((await send(mp, 'miniprogrampage', card)).json).toMatchObject({ errcode: 0 });
+    expect(
+      sim.customMessages().map((m) => [m.appId, m.body.msgtype, m.body[String(m.body.msgtype)]]),
+    ).toEqual([
+      [MP.appId, 'link', link],
+      [MP.appId, 'miniprogrampage', card],
+    ]);
     expect((await send(mp, 'news', { articles: [] })).json).toMatchObject({ errcode: 40008 });
     expect((await send(oa, 'news', { articles: [] })).json).toMatchObject({ errcode: 0 });
     expect((await send(oa, 'link', link)).json).toMatchObject({ errcode: 47001 });
