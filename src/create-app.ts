@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { installNoStore } from './common/no-store';
 import { installRouteHooks } from './common/route-hooks';
-import { guardConnections, serverTimeoutOptions } from './common/server-limits';
+import { BODY_LIMIT_BYTES, guardConnections, serverTimeoutOptions } from './common/server-limits';
 import { loadWxhubConfig } from './config/wxhub-config';
 import { loadedConfigModule } from './config/wxhub-config.module';
 import { logDestination } from './logging/log-destination';
@@ -17,9 +17,6 @@ import { SecretScrubber } from './logging/secret-scrubber';
 import { TokenReads } from './metrics/token-reads';
 import { setupOpenApi } from './docs/openapi';
 import { RAW_JSON_BODY } from './wechat-callback/wechat-callback.constants';
-
-/** WeChat's callbacks are small; a larger body is refused with 413 before anything parses it. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The root of the application createApp builds: logging next to the caller's module. */
 @Module({})

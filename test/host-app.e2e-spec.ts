@@ -12,6 +12,7 @@ import {
   WechatSimulator,
 } from '../src/index';
 import { Test } from '@nestjs/testing';
+import { WechatPushHook } from '../src/wechat-callback/wechat-push.hook';
 
 const APP_ID = 'wxhostapp000000001';
 const SECRET = 'hostappsecret0000000000000000001';
@@ -230,6 +231,112 @@ describe('wxhub as a library', () => {
       expect(statuses).toEqual([200, 200, 200]);
       expect(guard.seen).toEqual([`GET ${path}`, `GET ${path}`, `GET ${path}`]);
       expect(getToken).toHaveBeenCalledTimes(3);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a push is answered the same by the route hook and, for what the hook passes on, by the controller', async () => {
+    const callbackToken = 'hostAppCallbackToken';
+    process.env = {
+      ...saved,
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
+      WECHAT_API_BASE_URL: simUrl,
+      ADMIN_API_KEYS: 'host-app-admin-key-000000000004',
+      LOG_LEVEL: 'error',
+    };
+    const app: NestFastifyApplication = await createApp(PrefixedHostModule);
+    const hook = app.get(WechatPushHook, { strict: false }) as unknown as {
+      answer(...args: unknown[]): void;
+    };
+    const answeredByHook = jest.spyOn(hook, 'answer');
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+      const target = { appId: APP_ID, token: callbackToken };
+      /** One push, sent with its length (the hook's) or chunked, without one (the controller's). */
+      const send = async (
+        push: { query: Record<string, string>; body: string },
+        chunked: boolean,
+      ): Promise<[number, string | null, string]> => {
+        const body = chunked
+          ? new ReadableStream({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode(push.body));
+                controller.close();
+              },
+            })
+          : push.body;
+        const response = await fetch(`${base}/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body,
+          ...(chunked ? { duplex: 'half' } : {}),
+        } as RequestInit);
+        const text = (await response.text()).replace(/<CreateTime>\d+<\/CreateTime>/, '');
+        return [response.status, response.headers.get('content-type'), text];
+      };
+      const cases = {
+        reply: (n: number) => signPush(target, pushXml({ text: 'same', msgId: String(9_100 + n) })),
+        'wrong signature': (n: number) => ({
+          ...signPush(target, pushXml({ text: 'x', msgId: String(9_200 + n) })),
+          query: { ...signPush(target, '<xml></xml>').query, signature: 'f'.repeat(40) },
+        }),
+        'not XML': (n: number) => signPush(target, `<xml><Content>${n}`),
+      };
+      const answers: Record<string, unknown> = {};
+      for (const [name, push] of Object.entries(cases)) {
+        answers[name] = { hook: await send(push(0), false), controller: await send(push(1), true) };
+      }
+
+      for (const [name, answer] of Object.entries(answers)) {
+        const { hook, controller } = answer as { hook: unknown; controller: unknown };
+        expect([name, hook]).toEqual([name, controller]);
+      }
+      expect((answers.reply as { hook: [number, string, string] }).hook[2]).toContain('echo: same');
+      expect((answers['wrong signature'] as { hook: [number] }).hook[0]).toBe(401);
+      expect((answers['not XML'] as { hook: [number] }).hook[0]).toBe(400);
+      // the hook answered the pushes sent with their length, the controller the chunked ones
+      expect(answeredByHook).toHaveBeenCalledTimes(3);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a host's global guard sees every push: none is answered before it", async () => {
+    const callbackToken = 'hostAppCallbackToken';
+    process.env = {
+      ...saved,
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
+      WECHAT_API_BASE_URL: simUrl,
+      ADMIN_API_KEYS: 'host-app-admin-key-000000000003',
+      LOG_LEVEL: 'error',
+    };
+    const app: NestFastifyApplication = await createApp(PrefixedHostModule);
+    const guard = new RecordingGuard();
+    app.useGlobalGuards(guard);
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+      const bodies: string[] = [];
+      for (const text of ['one', 'two']) {
+        const push = signPush({ appId: APP_ID, token: callbackToken }, pushXml({ text }));
+        const response = await fetch(`${base}/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: push.body,
+        });
+        bodies.push(await response.text());
+      }
+      expect(bodies.map((body) => /<Content><!\[CDATA\[(.*)\]\]><\/Content>/.exec(body)?.[1])).toEqual([
+        'echo: one',
+        'echo: two',
+      ]);
+      expect(guard.seen).toEqual([`POST /wechat/${APP_ID}`, `POST /wechat/${APP_ID}`]);
     } finally {
       await app.close();
     }

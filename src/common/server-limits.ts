@@ -4,6 +4,9 @@ import type { TrustProxy } from '../config/wxhub-config';
 import { ipAllowed, normalizeIp, parseCidrList } from './ip';
 
 /** The HTTP server's bounds (WxhubConfig.http). */
+/** The largest request body any route takes (WeChat's pushes are a few KB); larger is a 413. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
 export interface ServerLimits {
   /** Time from a connection (or the end of the previous request) to the end of a request's headers. */
   headersTimeoutMs: number;

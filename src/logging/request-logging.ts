@@ -166,7 +166,7 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
   });
   fastify.addHook('preHandler', (request, _reply, done) => {
     bindAccountFromBody(request);
-    storage.run(new Store(request.log as PinoInstance), done);
+    inRequestLogContext(request, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const readRoute = request.wxhubReadRoute;
@@ -216,6 +216,14 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** `POST /cgi-bin/stable_token` names its account in the body, not the URL. */
+/**
+ * Runs `work` so that every log line written from it (and from what it awaits) carries the request's id and account:
+ * what the preHandler hook does for every route, for a route hook that answers the request before preHandler.
+ */
+export function inRequestLogContext(request: FastifyRequest, work: () => void): void {
+  storage.run(new Store(request.log as PinoInstance), work);
+}
+
 function bindAccountFromBody(request: FastifyRequest): void {
   if (!request.url.includes('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
   let body: unknown = request.body;

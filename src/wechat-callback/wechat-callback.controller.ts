@@ -1,9 +1,11 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ROUTE_ON_REQUEST } from '../common/route-hooks';
 import { RAW_JSON_BODY } from './wechat-callback.constants';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackVerifier, type CallbackQuery } from './wechat-callback-verifier';
+import { WechatPushHook } from './wechat-push.hook';
 
 /**
  * `GET|POST /wechat/:appId`: the URL WeChat pushes to. Verification and dispatch live in their own services. The
@@ -29,12 +31,13 @@ export class WechatCallbackController {
   }
 
   /**
-   * A push. NOTE: the request itself rather than `@Param`, `@Query`, `@Body` and `@Headers`: each of those runs
+   * A push: answered by WechatPushHook in the common case; here when the hook passes it on (see there). NOTE: the
+   * request itself rather than `@Param`, `@Query`, `@Body` and `@Headers`: each of those runs
    * the global pipes, four times per push for values nothing validates.
    */
   @Post(':appId')
   @HttpCode(200)
-  @RouteConfig({ [RAW_JSON_BODY]: true })
+  @RouteConfig({ [RAW_JSON_BODY]: true, [ROUTE_ON_REQUEST]: WechatPushHook })
   async receive(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

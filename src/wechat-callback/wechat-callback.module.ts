@@ -13,6 +13,7 @@ import { WechatCallbackDispatcher } from './wechat-callback.dispatcher';
 import { WechatCallbackExplorer } from './wechat-callback.explorer';
 import { resolveCallbackOptions, type WechatCallbackModuleOptions } from './wechat-callback-options';
 import { WechatCallbackRouter } from './wechat-callback.router';
+import { WechatPushHook } from './wechat-push.hook';
 import { WechatCallbackVerifier } from './wechat-callback-verifier';
 
 const MODULE_OPTIONS = Symbol('WECHAT_CALLBACK_MODULE_OPTIONS');
@@ -51,6 +52,7 @@ const providers: Provider[] = [
   WechatCallbackExplorer,
   WechatCallbackVerifier,
   WechatCallbackDispatcher,
+  WechatPushHook,
   CustomerServiceSender,
 ];
 
