@@ -3,7 +3,7 @@ import { ApplicationConfig } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { setRequestActor } from '../audit/request-actor';
 import { authorize } from '../clients/principal';
-import type { RouteOnRequest } from '../common/route-hooks';
+import { mayAnswerBeforeRoute, type RouteOnRequest } from '../common/route-hooks';
 import { TokenService, type AccessToken } from '../token/token.service';
 import { AdminAuthenticator } from './admin-authenticator';
 import { secondsLeft, tokenResponse } from './token-response';
@@ -43,12 +43,7 @@ export class TokenReadHook implements RouteOnRequest, OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const config = this.appConfig;
-    this.answersFromMemory =
-      config.getGlobalGuards().length === 0 &&
-      config.getGlobalRequestGuards().length === 0 &&
-      config.getGlobalInterceptors().length === 0 &&
-      config.getGlobalRequestInterceptors().length === 0;
+    this.answersFromMemory = mayAnswerBeforeRoute(this.appConfig);
   }
 
   onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {

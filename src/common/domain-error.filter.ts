@@ -1,6 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendErrorAnswer, sendWechatErrorAnswer } from './error-reply';
+import { sendAnswerToError, sendWechatErrorAnswer } from './error-reply';
 import { errorAnswer, wechatErrorAnswer } from './http-status';
 
 /**
@@ -14,12 +14,12 @@ export class DomainErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
-    const answer = errorAnswer(exception);
-    if (!answer) this.logger.error(`unexpected error: ${(exception as Error)?.stack ?? String(exception)}`);
     if (request.url.startsWith('/cgi-bin/')) {
+      if (!errorAnswer(exception))
+        this.logger.error(`unexpected error: ${(exception as Error)?.stack ?? String(exception)}`);
       sendWechatErrorAnswer(reply, wechatErrorAnswer(exception));
       return;
     }
-    sendErrorAnswer(reply, answer ?? { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' });
+    sendAnswerToError(reply, exception, this.logger);
   }
 }

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import type { ApplicationConfig } from '@nestjs/core';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -17,6 +18,20 @@ export const ROUTE_ON_REQUEST = 'wxhubOnRequest';
 /** A provider named by ROUTE_ON_REQUEST: answers with `reply.send`, or calls `done()` to let the route run. */
 export interface RouteOnRequest {
   onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+}
+
+/**
+ * Whether a route hook may answer before the route runs: not once the application has a global guard or
+ * interceptor (a host app's), which must see every request. Asked at `onApplicationBootstrap`, after the host set
+ * them up.
+ */
+export function mayAnswerBeforeRoute(config: ApplicationConfig): boolean {
+  return (
+    config.getGlobalGuards().length === 0 &&
+    config.getGlobalRequestGuards().length === 0 &&
+    config.getGlobalInterceptors().length === 0 &&
+    config.getGlobalRequestInterceptors().length === 0
+  );
 }
 
 /**

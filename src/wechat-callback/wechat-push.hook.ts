@@ -1,9 +1,8 @@
 import { HttpStatus, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { sendErrorAnswer } from '../common/error-reply';
-import { errorAnswer } from '../common/http-status';
-import type { RouteOnRequest } from '../common/route-hooks';
+import { sendAnswerToError, sendErrorAnswer } from '../common/error-reply';
+import { mayAnswerBeforeRoute, type RouteOnRequest } from '../common/route-hooks';
 import { BODY_LIMIT_BYTES } from '../common/server-limits';
 import { inRequestLogContext } from '../logging/request-logging';
 import { responseContentType, WechatCallbackDispatcher } from './wechat-callback.dispatcher';
@@ -34,12 +33,7 @@ export class WechatPushHook implements RouteOnRequest, OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const config = this.appConfig;
-    this.answersHere =
-      config.getGlobalGuards().length === 0 &&
-      config.getGlobalRequestGuards().length === 0 &&
-      config.getGlobalInterceptors().length === 0 &&
-      config.getGlobalRequestInterceptors().length === 0;
+    this.answersHere = mayAnswerBeforeRoute(this.appConfig);
   }
 
   onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
@@ -73,19 +67,13 @@ export class WechatPushHook implements RouteOnRequest, OnApplicationBootstrap {
     try {
       push = this.verifier.verifyRequest(appId, query, body, request.headers['content-type']);
     } catch (error) {
-      this.fail(reply, error);
+      // the answer DomainErrorFilter gives on this route
+      sendAnswerToError(reply, error, this.logger);
       return;
     }
     this.dispatcher.handle(push).then(
       (response) => void reply.header('content-type', responseContentType(response)).send(response),
-      (error: unknown) => this.fail(reply, error),
+      (error: unknown) => sendAnswerToError(reply, error, this.logger),
     );
-  }
-
-  /** The answer DomainErrorFilter gives on this route. */
-  private fail(reply: FastifyReply, error: unknown): void {
-    const answer = errorAnswer(error);
-    if (!answer) this.logger.error(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-    sendErrorAnswer(reply, answer ?? { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' });
   }
 }
