@@ -111,6 +111,22 @@ class LazyRequestLogger {
     return (this.logger as unknown as PinoInstance).isLevelEnabled(level);
   }
 
+  /**
+   * One line with `fields`: through the child once it is made, else through the parent with the child's bindings
+   * first — the same JSON, without making a child for a request whose only line this is.
+   */
+  line(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void {
+    if (this.made !== undefined || Object.keys(this.options).length > 0) {
+      (this.logger[level] as LogMethod)(fields, msg);
+      return;
+    }
+    const appId = appIdOfUrl(this.url);
+    (this.parent[level] as LogMethod)(
+      appId === undefined ? { ...this.bindings, ...fields } : { ...this.bindings, appId, ...fields },
+      msg,
+    );
+  }
+
   silent(): void {}
 
   trace(...args: unknown[]): void {
@@ -189,17 +205,17 @@ export function registerRequestLogging(fastify: FastifyInstance, reads?: TokenRe
       return;
     }
     const principal = requestPrincipal(request);
-    request.log[level](
-      {
-        method: request.method,
-        // who: the client's name and its key's fingerprint, never the key
-        ...(principal ? { client: principal.name, keyId: principal.keyId } : {}),
-        url: redactUrl(request.url),
-        statusCode: reply.statusCode,
-        responseTime: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request completed',
-    );
+    const fields = {
+      method: request.method,
+      // who: the client's name and its key's fingerprint, never the key
+      ...(principal ? { client: principal.name, keyId: principal.keyId } : {}),
+      url: redactUrl(request.url),
+      statusCode: reply.statusCode,
+      responseTime: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    const log: unknown = request.log;
+    if (log instanceof LazyRequestLogger) log.line(level, fields, 'request completed');
+    else request.log[level](fields, 'request completed');
     done();
   });
 }
@@ -215,7 +231,6 @@ function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-/** `POST /cgi-bin/stable_token` names its account in the body, not the URL. */
 /**
  * Runs `work` so that every log line written from it (and from what it awaits) carries the request's id and account:
  * what the preHandler hook does for every route, for a route hook that answers the request before preHandler.
@@ -223,6 +238,8 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 export function inRequestLogContext(request: FastifyRequest, work: () => void): void {
   storage.run(new Store(request.log as PinoInstance), work);
 }
+
+/** `POST /cgi-bin/stable_token` names its account in the body, not the URL. */
 
 function bindAccountFromBody(request: FastifyRequest): void {
   if (!request.url.includes('/cgi-bin/') || appIdOfUrl(request.url) !== undefined) return;
