@@ -153,7 +153,7 @@ async function runMode(mode, redisPort) {
     for (const [name, child] of Object.entries(servers)) checks[name] = await checkServer(child, mode);
     h.log(`   checks passed: every server answers right; refusals ${JSON.stringify(checks)}`);
 
-    // a guess for the warm-up; afterwards each pool holds 1.6× the best rate seen so far
+    // a guess for the warm-up; afterwards each pool holds 1.6× the best rate seen so far (or the guess)
     const rate = Object.fromEntries(Object.keys(servers).map((name) => [name, 8_000]));
     const load = (name, seconds) =>
       h.cannon({
@@ -167,7 +167,8 @@ async function runMode(mode, redisPort) {
       });
     for (const name of Object.keys(servers)) {
       const w = await load(name, options.warmup);
-      rate[name] = Math.max(rate[name] / 2, w.total / options.warmup);
+      // a cold warm-up says little: the pool never holds less than the first guess
+      rate[name] = Math.max(rate[name], w.total / options.warmup);
       h.log(`   warm-up ${name.padEnd(12)} ${h.fmt(w.rps)} req/s`);
     }
 
