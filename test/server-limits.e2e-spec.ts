@@ -70,6 +70,32 @@ describe('bounded time to send a request', () => {
     expect(exchange.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
   });
 
+  it('a push whose client goes away mid-body leaves the hub serving pushes', async () => {
+    for (let i = 0; i < 20; i++) {
+      const socket = await connectFrom(hub.port, '127.0.0.9');
+      socket.write(
+        `POST ${CALLBACK}?signature=x&timestamp=1&nonce=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          `Content-Type: text/xml\r\nContent-Length: 5000\r\n\r\n<xml><ToUserName>`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.destroy();
+    }
+    // a whole push from the same address (closed after its answer: the idle-connection cap below counts per address)
+    const socket = await connectFrom(hub.port, '127.0.0.9');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (data: Buffer) => (text += data.toString()));
+      socket.once('close', () => resolve(text));
+      socket.write(
+        `POST ${CALLBACK}?signature=x&timestamp=1&nonce=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
+          `Content-Type: text/xml\r\nContent-Length: 11\r\n\r\n<xml></xml>`,
+      );
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer).toContain('signature');
+    expect(hub.output.filter((line) => /uncaught|unhandled/i.test(line))).toEqual([]);
+  });
+
   it('a gateway upload that drips in is likewise cut off within the request timeout', async () => {
     const exchange = await sendRaw(
       hub.port,
