@@ -90,6 +90,7 @@ export class CredentialEngine {
       minServeMs: this.minServeMs,
       refreshAheadMs: this.refreshAheadMs,
       rotation: (appId) => kind.rotation(appId),
+      scope: kind.scope,
     });
     this.unsubscribe = store.onChange((change) => {
       if (change.kind !== kind.id) return;

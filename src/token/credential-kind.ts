@@ -12,6 +12,14 @@ import type { UpstreamTokenError } from './errors/upstream-token.error';
  */
 export type Rotation = 'stable' | 'rotating';
 
+/** Which IDs a kind refreshes on its schedule (CredentialKind.scope). */
+export interface CredentialScope {
+  /** Whether `id` is still the kind's to refresh (a removed account, a revoked authorizer: no longer). */
+  owns(id: string): boolean;
+  /** The IDs planned from boot, before anything reads them. */
+  atBoot(): readonly string[];
+}
+
 /** What a kind's fetch is given. */
 export interface FetchContext {
   appId: string;
@@ -75,6 +83,12 @@ export interface CredentialKind {
   terminal?(error: UpstreamTokenError): string | undefined;
   /** Failures that need a person (settings, quota) are logged as errors, the others as warnings. */
   needsAttention(error: UpstreamTokenError): boolean;
+  /**
+   * The IDs this kind holds credentials for, when they are not the configured accounts (a component's authorizers
+   * live in the store): the schedule refreshes a credential only while `owns` says it is the kind's, and plans
+   * `atBoot()` from boot. Default: the accounts of the registry, planned from their first use.
+   */
+  readonly scope?: CredentialScope;
   /**
    * One upstream fetch. Throws UpstreamTokenError (counted as a failure, backed off) or TokenUnavailableError
    * (a credential it needs is unavailable: passed through, no backoff of its own).

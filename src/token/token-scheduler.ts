@@ -7,7 +7,7 @@ import { CredentialTerminalError } from './errors/credential-terminal.error';
 import { TokenUnavailableError } from './errors/token-unavailable.error';
 import { InjectTokenPlaneOptions, InjectTokenStore } from './token.constants';
 import type { TokenPlaneOptions } from './token-plane-options';
-import type { Rotation } from './credential-kind';
+import type { CredentialScope, Rotation } from './credential-kind';
 
 const STORE_RETRY_MS = 2_000;
 /** WeChat rotates a stable token only in its last 5 minutes: refreshing earlier just returns the same token. */
@@ -16,13 +16,15 @@ const STABLE_ROTATION_WINDOW_MS = 300_000;
 /** Refreshes one credential of an account if it has less than `horizonMs` left; resolves to the current record. */
 export type ScheduledRefresh = (appId: string, horizonMs: number) => Promise<CredentialRecord>;
 
-/** When a kind is refreshed: its own windows and how it rotates. */
+/** When a kind is refreshed: its own windows and how it rotates, and for which IDs. */
 export interface ScheduleTiming {
   /** Refresh when less than this is left. */
   refreshAheadMs: number;
   /** A record with less than this left is refreshed at once. */
   minServeMs: number;
   rotation(appId: string): Rotation;
+  /** The IDs the kind refreshes (CredentialKind.scope); default: the registry's accounts, none planned at boot. */
+  scope?: CredentialScope;
 }
 
 /** Told of every record the scheduler plans from (read from the store or returned by a refresh). */
@@ -40,8 +42,9 @@ interface Plan {
  * Proactive refresh: one timer per account and credential, set from the stored record's own expiresAt minus the
  * refresh-ahead window minus jitter, so the instances of a fleet do not all fire at once and the first one to fire
  * does the work for everybody (the others find the fresh value on their double check). Any instance's change
- * re-plans the timers everywhere. Access tokens are planned for every account from boot; other credentials
- * (JS-SDK tickets) from their first use.
+ * re-plans the timers everywhere. Access tokens are planned for every account from boot, so are the IDs a kind
+ * declares (CredentialKind.scope: a component's authorizers); other credentials (JS-SDK tickets) from their first
+ * use.
  *
  * Due refreshes run through a limiter (`refreshConcurrency` at once): at a cold start every account without a
  * token is due at once, and thousands of simultaneous upstream calls and locks would only make WeChat, Redis and
@@ -102,7 +105,19 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       const plan = this.planned.get(this.key(change.appId, change.kind));
       if (plan && plan.version !== change.version) void this.planFromStore(change.appId, change.kind);
     });
-    for (const account of shuffled(this.accounts.list())) void this.planFromStore(account.appId, 'token');
+    const boot: { appId: string; kind: CredentialKindId }[] = this.accounts
+      .list()
+      .map((account) => ({ appId: account.appId, kind: 'token' }));
+    for (const [kind, { timing }] of this.refreshers) {
+      for (const appId of timing.scope?.atBoot() ?? []) boot.push({ appId, kind });
+    }
+    for (const { appId, kind } of shuffled(boot)) void this.planFromStore(appId, kind);
+  }
+
+  /** Whether the credential is still one to refresh: its kind's ID, or an account of the registry. */
+  private owns(appId: string, kind: CredentialKindId): boolean {
+    const scope = this.refreshers.get(kind)?.timing.scope;
+    return scope ? scope.owns(appId) : this.accounts.get(appId) !== undefined;
   }
 
   /** Calls `listener` with every record a plan is made from; returns the function that unsubscribes. */
@@ -169,7 +184,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const version = record ? record.version : null;
     const timing = this.timing(kind);
     const ahead = timing.refreshAheadMs;
-    if (record && this.accounts.get(appId))
+    if (record && this.owns(appId, kind))
       for (const listener of this.recordListeners) listener(appId, kind, record);
     if (!record || record.expiresAt - now <= timing.minServeMs) {
       this.schedule(appId, kind, now, version, ahead);
@@ -192,7 +207,7 @@ export class TokenScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     version: number | null,
     horizonMs: number,
   ): void {
-    if (this.stopped || !this.accounts.get(appId)) return;
+    if (this.stopped || !this.owns(appId, kind)) return;
     const key = this.key(appId, kind);
     this.clear(key);
     this.planned.set(key, { appId, kind, at, version, horizonMs });

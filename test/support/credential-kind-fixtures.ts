@@ -5,7 +5,7 @@ import { backoffMs, chinaDay } from '../../src/common/time';
 import type { CredentialRecord, TokenStore } from '../../src/store/token-store';
 import { CredentialCoordinator } from '../../src/token/credential-coordinator';
 import { CredentialEngines, type CredentialEngine } from '../../src/token/credential-engine';
-import type { CredentialKind } from '../../src/token/credential-kind';
+import type { CredentialKind, CredentialScope } from '../../src/token/credential-kind';
 import { CredentialTerminalError } from '../../src/token/errors/credential-terminal.error';
 import { UpstreamTokenError } from '../../src/token/errors/upstream-token.error';
 import { resolveTokenPlaneOptions } from '../../src/token/token-plane-options';
@@ -96,8 +96,13 @@ export function componentKind(wechat: FakeOpenPlatform): CredentialKind {
  * An authorizer token: fetched with another credential (the component token, through its engine) and the stored
  * refresh token; the refresh token returned is persisted with the token.
  */
-export function authorizerKind(wechat: FakeOpenPlatform, component: CredentialEngine): CredentialKind {
+export function authorizerKind(
+  wechat: FakeOpenPlatform,
+  component: CredentialEngine,
+  scope?: CredentialScope,
+): CredentialKind {
   return {
+    ...(scope ? { scope } : {}),
     id: 'authorizer_token',
     label: 'authorizer token',
     rotation: () => 'rotating',
@@ -122,10 +127,16 @@ export function authorizerKind(wechat: FakeOpenPlatform, component: CredentialEn
 export interface KindPlane {
   component: CredentialEngine;
   authorizer: CredentialEngine;
+  scheduler: TokenScheduler;
   close(): Promise<void>;
 }
 
-export function kindPlane(store: TokenStore, wechat: FakeOpenPlatform, instanceId: string): KindPlane {
+export function kindPlane(
+  store: TokenStore,
+  wechat: FakeOpenPlatform,
+  instanceId: string,
+  authorizers?: CredentialScope,
+): KindPlane {
   const options = {
     ...resolveTokenPlaneOptions({ accounts: [], refreshAheadSeconds: 60, waitTimeoutMs: 5_000 }),
     instanceId,
@@ -135,10 +146,12 @@ export function kindPlane(store: TokenStore, wechat: FakeOpenPlatform, instanceI
   const engines = new CredentialEngines(store, coordinator, scheduler, options);
   const logger = new Logger(`kinds:${instanceId}`);
   const component = engines.create(componentKind(wechat), { logger });
-  const authorizer = engines.create(authorizerKind(wechat, component), { logger });
+  const authorizer = engines.create(authorizerKind(wechat, component, authorizers), { logger });
+  scheduler.onApplicationBootstrap();
   return {
     component,
     authorizer,
+    scheduler,
     async close() {
       engines.onModuleDestroy();
       scheduler.onModuleDestroy();
@@ -186,8 +199,13 @@ export function credentialKindContract(backend: () => KindBackend): void {
     await backend().closeAll();
   });
 
-  function start(store: TokenStore, wechat: FakeOpenPlatform, id: string): KindPlane {
-    const plane = kindPlane(store, wechat, id);
+  function start(
+    store: TokenStore,
+    wechat: FakeOpenPlatform,
+    id: string,
+    authorizers?: CredentialScope,
+  ): KindPlane {
+    const plane = kindPlane(store, wechat, id, authorizers);
     planes.push(plane);
     return plane;
   }
@@ -316,6 +334,39 @@ export function credentialKindContract(backend: () => KindBackend): void {
     plane.authorizer.forgetFailure(AUTHORIZER);
     expect((await plane.authorizer.get(AUTHORIZER)).token.value).toBe(wechat.latestValue);
     expect(wechat.authorizerCalls).toBe(2);
+  });
+
+  it('refreshes the IDs a kind declares on its schedule, planned from boot, and only while it owns them', async () => {
+    const wechat = new FakeOpenPlatform();
+    const store = backend().open();
+    // an authorizer lives in the store only: no account of the registry names it
+    await store.compareAndSet(
+      AUTHORIZER,
+      'authorizer_token',
+      authorizerRecord(1, 'refresh-1', TEN_MINUTES - 60_000),
+      0,
+    );
+    const owned = new Set([AUTHORIZER]);
+    const plane = start(store, wechat, 'a', { owns: (id) => owned.has(id), atBoot: () => [...owned] });
+
+    // due at once (less than its minimum left): refreshed with nobody reading it
+    for (const until = Date.now() + 3_000; wechat.authorizerCalls === 0 && Date.now() < until;)
+      await sleep(20);
+    let stored = await store.get(AUTHORIZER, 'authorizer_token');
+    for (const until = Date.now() + 1_000; !wechat.holds(stored) && Date.now() < until;) {
+      await sleep(20);
+      stored = await store.get(AUTHORIZER, 'authorizer_token');
+    }
+    expect(wechat.authorizerCalls).toBe(1);
+    expect(wechat.holds(stored)).toBe(true);
+    expect(plane.scheduler.nextRefreshAt(AUTHORIZER, 'authorizer_token')).toBeGreaterThan(Date.now());
+
+    // an ID the kind does not own (revoked) is not planned
+    owned.clear();
+    plane.scheduler.untrack(AUTHORIZER);
+    plane.scheduler.track(AUTHORIZER, 'authorizer_token');
+    await sleep(50);
+    expect(plane.scheduler.nextRefreshAt(AUTHORIZER, 'authorizer_token')).toBeUndefined();
   });
 
   it('writes no refresh token for a kind that keeps none, and keeps the stored one when a fetch returns none', async () => {
