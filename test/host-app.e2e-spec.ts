@@ -76,15 +76,39 @@ describe('wxhub as a library', () => {
     await sim.close();
   });
 
-  it('a host app imports AppModule, injects TokenService into its own provider and runs through createApp', async () => {
+  const CALLBACK_TOKEN = 'hostAppCallbackToken';
+
+  /** A host's environment: the simulator as WeChat, the one account (with the callback token), `extra` on top. */
+  function hostEnvironment(extra: Record<string, string> = {}): void {
     process.env = {
       ...saved,
       NODE_ENV: 'test',
       WECHAT_SANDBOX: 'false',
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: CALLBACK_TOKEN }]),
       WECHAT_API_BASE_URL: simUrl,
       LOG_LEVEL: 'error',
+      ...extra,
     };
+  }
+
+  /** Listens on a free loopback port; resolves to the base URL. */
+  async function listen(app: NestFastifyApplication): Promise<string> {
+    await app.listen(0, '127.0.0.1');
+    return `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  }
+
+  /** A signed plaintext push of `text` to the account's callback URL under `base`. */
+  async function sendPush(base: string, text: string): Promise<Response> {
+    const push = signPush({ appId: APP_ID, token: CALLBACK_TOKEN }, pushXml({ text }));
+    return fetch(`${base}/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: push.body,
+    });
+  }
+
+  it('a host app imports AppModule, injects TokenService into its own provider and runs through createApp', async () => {
+    hostEnvironment();
     const app: NestFastifyApplication = await createApp(HostModule);
     await app.listen(0, '127.0.0.1');
     try {
@@ -103,16 +127,7 @@ describe('wxhub as a library', () => {
 
   it('a host app that sets a global prefix and adds an onRequest hook sees every wxhub route under it and through it', async () => {
     const key = 'host-app-admin-key-000000000001';
-    const callbackToken = 'hostAppCallbackToken';
-    process.env = {
-      ...saved,
-      NODE_ENV: 'test',
-      WECHAT_SANDBOX: 'false',
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
-      WECHAT_API_BASE_URL: simUrl,
-      ADMIN_API_KEYS: key,
-      LOG_LEVEL: 'error',
-    };
+    hostEnvironment({ ADMIN_API_KEYS: key });
     const app: NestFastifyApplication = await createApp(PrefixedHostModule);
     app.setGlobalPrefix('hub');
     const seen: string[] = [];
@@ -150,13 +165,13 @@ describe('wxhub as a library', () => {
       await call(
         'callback URL check',
         `/hub/wechat/${APP_ID}?${new URLSearchParams({
-          signature: sha1Signature(callbackToken, timestamp, '7'),
+          signature: sha1Signature(CALLBACK_TOKEN, timestamp, '7'),
           timestamp,
           nonce: '7',
           echostr: 'echo-host',
         })}`,
       );
-      const push = signPush({ appId: APP_ID, token: callbackToken }, pushXml({ text: 'hello host' }));
+      const push = signPush({ appId: APP_ID, token: CALLBACK_TOKEN }, pushXml({ text: 'hello host' }));
       await call('callback push', `/hub/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
         method: 'POST',
         headers: { 'content-type': 'text/xml' },
@@ -207,21 +222,12 @@ describe('wxhub as a library', () => {
 
   it("a host's global guard sees every token read: none is answered before it", async () => {
     const key = 'host-app-admin-key-000000000002';
-    process.env = {
-      ...saved,
-      NODE_ENV: 'test',
-      WECHAT_SANDBOX: 'false',
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
-      WECHAT_API_BASE_URL: simUrl,
-      ADMIN_API_KEYS: key,
-      LOG_LEVEL: 'error',
-    };
+    hostEnvironment({ ADMIN_API_KEYS: key });
     const app: NestFastifyApplication = await createApp(PrefixedHostModule);
     const guard = new RecordingGuard();
     app.useGlobalGuards(guard);
-    await app.listen(0, '127.0.0.1');
+    const base = await listen(app);
     try {
-      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
       const path = `/api/v1/accounts/${APP_ID}/token`;
       const getToken = jest.spyOn(app.get(TokenService, { strict: false }), 'getToken');
       const statuses: number[] = [];
@@ -237,25 +243,15 @@ describe('wxhub as a library', () => {
   });
 
   it('a push is answered the same by the route hook and, for what the hook passes on, by the controller', async () => {
-    const callbackToken = 'hostAppCallbackToken';
-    process.env = {
-      ...saved,
-      NODE_ENV: 'test',
-      WECHAT_SANDBOX: 'false',
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
-      WECHAT_API_BASE_URL: simUrl,
-      ADMIN_API_KEYS: 'host-app-admin-key-000000000004',
-      LOG_LEVEL: 'error',
-    };
+    hostEnvironment();
     const app: NestFastifyApplication = await createApp(PrefixedHostModule);
     const hook = app.get(WechatPushHook, { strict: false }) as unknown as {
       answer(...args: unknown[]): void;
     };
     const answeredByHook = jest.spyOn(hook, 'answer');
-    await app.listen(0, '127.0.0.1');
+    const base = await listen(app);
     try {
-      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-      const target = { appId: APP_ID, token: callbackToken };
+      const target = { appId: APP_ID, token: CALLBACK_TOKEN };
       /** One push, sent with its length (the hook's) or chunked, without one (the controller's). */
       const send = async (
         push: { query: Record<string, string>; body: string },
@@ -306,32 +302,14 @@ describe('wxhub as a library', () => {
   });
 
   it("a host's global guard sees every push: none is answered before it", async () => {
-    const callbackToken = 'hostAppCallbackToken';
-    process.env = {
-      ...saved,
-      NODE_ENV: 'test',
-      WECHAT_SANDBOX: 'false',
-      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET, token: callbackToken }]),
-      WECHAT_API_BASE_URL: simUrl,
-      ADMIN_API_KEYS: 'host-app-admin-key-000000000003',
-      LOG_LEVEL: 'error',
-    };
+    hostEnvironment();
     const app: NestFastifyApplication = await createApp(PrefixedHostModule);
     const guard = new RecordingGuard();
     app.useGlobalGuards(guard);
-    await app.listen(0, '127.0.0.1');
+    const base = await listen(app);
     try {
-      const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
       const bodies: string[] = [];
-      for (const text of ['one', 'two']) {
-        const push = signPush({ appId: APP_ID, token: callbackToken }, pushXml({ text }));
-        const response = await fetch(`${base}/wechat/${APP_ID}?${new URLSearchParams(push.query)}`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/xml' },
-          body: push.body,
-        });
-        bodies.push(await response.text());
-      }
+      for (const text of ['one', 'two']) bodies.push(await (await sendPush(base, text)).text());
       expect(bodies.map((body) => /<Content><!\[CDATA\[(.*)\]\]><\/Content>/.exec(body)?.[1])).toEqual([
         'echo: one',
         'echo: two',
