@@ -160,6 +160,11 @@ export function kindPlane(
   };
 }
 
+/** Stores `record` as the authorizer's first token (an authorization did). */
+async function seedAuthorizer(store: TokenStore, record: CredentialRecord): Promise<void> {
+  await store.compareAndSet(AUTHORIZER, 'authorizer_token', record, 0);
+}
+
 /** An authorizer record as stored before the current one, `leftMs` from expiry. */
 export function authorizerRecord(version: number, refreshToken: string, leftMs: number): CredentialRecord {
   const now = Date.now();
@@ -213,7 +218,7 @@ export function credentialKindContract(backend: () => KindBackend): void {
   it('fetches with the other credential and the stored refresh token, and stores the returned one with the token', async () => {
     const wechat = new FakeOpenPlatform();
     const store = backend().open();
-    await store.compareAndSet(AUTHORIZER, 'authorizer_token', authorizerRecord(1, 'refresh-1', -1_000), 0);
+    await seedAuthorizer(store, authorizerRecord(1, 'refresh-1', -1_000));
     const plane = start(store, wechat, 'a');
 
     const held = await plane.authorizer.get(AUTHORIZER);
@@ -288,12 +293,7 @@ export function credentialKindContract(backend: () => KindBackend): void {
   it("never serves a token with less than the kind's minimum remaining lifetime", async () => {
     const wechat = new FakeOpenPlatform();
     const store = backend().open();
-    await store.compareAndSet(
-      AUTHORIZER,
-      'authorizer_token',
-      authorizerRecord(1, 'refresh-1', TEN_MINUTES - 60_000),
-      0,
-    );
+    await seedAuthorizer(store, authorizerRecord(1, 'refresh-1', TEN_MINUTES - 60_000));
     const plane = start(store, wechat, 'a');
 
     const held = await plane.authorizer.get(AUTHORIZER);
@@ -306,12 +306,7 @@ export function credentialKindContract(backend: () => KindBackend): void {
   it('stops at needs-reauthorization when the refresh token is refused (61023): no retry, until re-armed', async () => {
     const wechat = new FakeOpenPlatform();
     const store = backend().open();
-    await store.compareAndSet(
-      AUTHORIZER,
-      'authorizer_token',
-      authorizerRecord(1, 'refresh-revoked', -1_000),
-      0,
-    );
+    await seedAuthorizer(store, authorizerRecord(1, 'refresh-revoked', -1_000));
     const plane = start(store, wechat, 'a');
 
     const first = await plane.authorizer.get(AUTHORIZER).catch((error: unknown) => error);
@@ -340,12 +335,7 @@ export function credentialKindContract(backend: () => KindBackend): void {
     const wechat = new FakeOpenPlatform();
     const store = backend().open();
     // an authorizer lives in the store only: no account of the registry names it
-    await store.compareAndSet(
-      AUTHORIZER,
-      'authorizer_token',
-      authorizerRecord(1, 'refresh-1', TEN_MINUTES - 60_000),
-      0,
-    );
+    await seedAuthorizer(store, authorizerRecord(1, 'refresh-1', TEN_MINUTES - 60_000));
     const owned = new Set([AUTHORIZER]);
     const plane = start(store, wechat, 'a', { owns: (id) => owned.has(id), atBoot: () => [...owned] });
 
@@ -387,7 +377,7 @@ export function credentialKindContract(backend: () => KindBackend): void {
     expect(component).toMatchObject({ value: 'x', version: 2 });
     expect(component).not.toHaveProperty('refreshToken');
 
-    await store.compareAndSet(AUTHORIZER, 'authorizer_token', authorizerRecord(1, 'refresh-1', 3_600_000), 0);
+    await seedAuthorizer(store, authorizerRecord(1, 'refresh-1', 3_600_000));
     const current = await store.get(AUTHORIZER, 'authorizer_token');
     await plane.authorizer.save(
       AUTHORIZER,
