@@ -8,6 +8,7 @@ import { reportFault } from './support/fault-report';
 import { getJson } from './support/http';
 import { type ChildHandle, startCallbackHost, startSimulator } from './support/processes';
 import { startRedis, type RedisServerHandle } from './support/redis-server';
+import { customMessages, postPush, type CallbackAccount, type PushAnswer } from './support/callback-e2e';
 
 /*
  * The callback plane end to end: two host processes (test/fixtures/callback-host.js, a plain-JS app on the
@@ -19,43 +20,23 @@ import { startRedis, type RedisServerHandle } from './support/redis-server';
 type Hub = ChildHandle & { url: string };
 type Simulator = ChildHandle & { url: string };
 type Query = Record<string, string>;
+type Answer = PushAnswer;
 
-interface Account {
-  appId: string;
-  appSecret: string;
-  token: string;
-  encodingAESKey: string;
-  messageMode: 'plain' | 'compatible' | 'safe';
-}
-
-interface Answer {
-  status: number;
-  body: string;
-  contentType: string;
-  ms: number;
-}
-
-interface CustomMessage {
-  appId: string;
-  receivedAt: number;
-  body: { touser?: string; msgtype?: string; text?: { content?: string } };
-}
-
-const PLAIN: Account = {
+const PLAIN: CallbackAccount = {
   appId: 'wxcbplain000000001',
   appSecret: 'cbplainsecret00000000001',
   token: 'cbPlainToken1',
   encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
   messageMode: 'plain',
 };
-const COMPAT: Account = {
+const COMPAT: CallbackAccount = {
   appId: 'wxcbcompat00000001',
   appSecret: 'cbcompatsecret0000000001',
   token: 'cbCompatToken2',
   encodingAESKey: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut',
   messageMode: 'compatible',
 };
-const SAFE: Account = {
+const SAFE: CallbackAccount = {
   appId: 'wxcbsafe0000000001',
   appSecret: 'cbsafesecret000000000001',
   token: 'cbSafeToken3',
@@ -128,7 +109,7 @@ function runs(id: string, fromUser?: string): string[] {
 
 /** `signature`, `timestamp`, `nonce` (and the encrypted-mode parameters when `encrypt` is given). */
 function sign(
-  account: Account,
+  account: CallbackAccount,
   options: { timestamp?: string; nonce?: string; encrypt?: string } = {},
 ): Query {
   const timestamp = options.timestamp ?? now();
@@ -150,7 +131,7 @@ function xmlOf(message: PushMessage): string {
   return pushXml({ toUser: GH, ...message });
 }
 
-function push(account: Account, message: PushMessage, encrypt = false): SignedPush {
+function push(account: CallbackAccount, message: PushMessage, encrypt = false): SignedPush {
   return signPush({ ...account, encrypt, nonce: nonce() }, xmlOf(message));
 }
 
@@ -171,29 +152,17 @@ function field(xml: string, name: string): string | undefined {
   return match ? (match[1] ?? match[2]) : undefined;
 }
 
-async function post(
+function post(
   hub: Hub,
   appId: string,
   query: Query,
   body: string | Uint8Array,
   contentType: string | null = 'text/xml',
 ): Promise<Answer> {
-  const started = performance.now();
-  const response = await fetch(`${hub.url}/wechat/${appId}?${new URLSearchParams(query).toString()}`, {
-    method: 'POST',
-    headers: contentType === null ? {} : { 'content-type': contentType },
-    body,
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: text,
-    contentType: response.headers.get('content-type') ?? '',
-    ms: performance.now() - started,
-  };
+  return postPush(hub.url, appId, query, body, contentType);
 }
 
-function deliver(hub: Hub, account: Account, signed: SignedPush): Promise<Answer> {
+function deliver(hub: Hub, account: CallbackAccount, signed: SignedPush): Promise<Answer> {
   return post(hub, account.appId, signed.query, signed.body);
 }
 
@@ -629,7 +598,7 @@ describe('failing handlers', () => {
 });
 
 describe('de-duplication across two hub processes sharing Redis', () => {
-  async function deliverFourTimes(account: Account, signed: SignedPush): Promise<Answer[]> {
+  async function deliverFourTimes(account: CallbackAccount, signed: SignedPush): Promise<Answer[]> {
     return Promise.all([hubA, hubA, hubB, hubB].map((hub) => deliver(hub, account, signed)));
   }
 
@@ -727,12 +696,12 @@ describe('slow handlers', () => {
     expect(retry).toMatchObject({ status: 200, body: 'success' });
     expect(retry.ms).toBeLessThan(500);
 
-    let delivered: CustomMessage | undefined;
-    while (delivered === undefined && performance.now() - started < 12_000) {
-      const { body } = await getJson<CustomMessage[]>(`${sim.url}/sandbox/custom-messages`);
-      delivered = body.find((m) => m.appId === PLAIN.appId && m.body.touser === user);
-      if (delivered === undefined) await delay(100);
-    }
+    const [delivered] = await customMessages(
+      sim.url,
+      (m) => m.appId === PLAIN.appId && m.body.touser === user,
+      1,
+      12_000 - (performance.now() - started),
+    );
     const lateAfter = performance.now() - started;
     console.log(`slow handler: customer-service message recorded ${lateAfter.toFixed(0)} ms after the push`);
     expect(delivered?.body).toEqual({
@@ -861,7 +830,7 @@ function fuzzCases(seed: number, count: number): FuzzCase[] {
     for (let i = 0; i < flips && out.length > 0; i++) out[int(0, out.length - 1)]! ^= 1 << int(0, 7);
     return out;
   };
-  const randomEncrypt = (account: Account): string => {
+  const randomEncrypt = (account: CallbackAccount): string => {
     const appId = account.appId;
     return pick([
       () => bytes(int(1, 8) * 16).toString('base64'),

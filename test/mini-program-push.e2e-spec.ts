@@ -17,6 +17,13 @@ import { getJson } from './support/http';
 import { freePort } from './support/free-port';
 import { type ChildHandle, spawnNode, startSimulator } from './support/processes';
 import { startRedis, type RedisServerHandle } from './support/redis-server';
+import {
+  customMessages,
+  postPush,
+  type CallbackAccount,
+  type CustomMessage,
+  type PushAnswer,
+} from './support/callback-e2e';
 
 /*
  * Mini Program pushes end to end: two host processes (test/fixtures/mini-program-host.js, decorated handlers on the
@@ -26,22 +33,7 @@ import { startRedis, type RedisServerHandle } from './support/redis-server';
 
 type Hub = ChildHandle & { url: string };
 type Query = Record<string, string>;
-
-interface Account {
-  appId: string;
-  appSecret: string;
-  token: string;
-  encodingAESKey: string;
-  messageMode: 'plain' | 'compatible' | 'safe';
-  kind: 'miniProgram' | 'officialAccount';
-  messageFormat: 'xml' | 'json';
-}
-
-interface Answer {
-  status: number;
-  body: string;
-  contentType: string;
-}
+type Answer = PushAnswer;
 
 interface Execution {
   pid: number;
@@ -51,13 +43,7 @@ interface Execution {
   message: Record<string, unknown>;
 }
 
-interface CustomMessage {
-  appId: string;
-  receivedAt: number;
-  body: Record<string, unknown> & { touser?: string; msgtype?: string };
-}
-
-const JSON_PLAIN: Account = {
+const JSON_PLAIN: CallbackAccount = {
   appId: 'wxmpjsonplain00001',
   appSecret: 'mpjsonplainsecret0000001',
   token: 'mpJsonPlainToken',
@@ -66,7 +52,7 @@ const JSON_PLAIN: Account = {
   kind: 'miniProgram',
   messageFormat: 'json',
 };
-const JSON_SAFE: Account = {
+const JSON_SAFE: CallbackAccount = {
   appId: 'wxmpjsonsafe000001',
   appSecret: 'mpjsonsafesecret00000001',
   token: 'mpJsonSafeToken',
@@ -75,7 +61,7 @@ const JSON_SAFE: Account = {
   kind: 'miniProgram',
   messageFormat: 'json',
 };
-const JSON_COMPAT: Account = {
+const JSON_COMPAT: CallbackAccount = {
   appId: 'wxmpjsoncompat0001',
   appSecret: 'mpjsoncompatsecret000001',
   token: 'mpJsonCompatToken',
@@ -85,7 +71,7 @@ const JSON_COMPAT: Account = {
   messageFormat: 'json',
 };
 /** A Mini Program left at the default data format, XML: the other half of the equivalence. */
-const XML_PLAIN: Account = {
+const XML_PLAIN: CallbackAccount = {
   appId: 'wxmpxmlplain000001',
   appSecret: 'mpxmlplainsecret00000001',
   token: 'mpXmlPlainToken',
@@ -168,52 +154,35 @@ function executionsFrom(user: string): Execution[] {
   return executions().filter((e) => e.message.FromUserName === user);
 }
 
-async function post(
-  hub: Hub,
-  appId: string,
-  query: Query,
-  body: string,
-  contentType: string,
-): Promise<Answer> {
-  const response = await fetch(`${hub.url}/wechat/${appId}?${new URLSearchParams(query).toString()}`, {
-    method: 'POST',
-    headers: { 'content-type': contentType },
-    body,
-  });
-  return {
-    status: response.status,
-    body: await response.text(),
-    contentType: response.headers.get('content-type') ?? '',
-  };
+function post(hub: Hub, appId: string, query: Query, body: string, contentType: string): Promise<Answer> {
+  return postPush(hub.url, appId, query, body, contentType);
 }
 
-function jsonPush(account: Account, json: string, options: { compatible?: boolean } = {}): SignedJsonPush {
+function jsonPush(
+  account: CallbackAccount,
+  json: string,
+  options: { compatible?: boolean } = {},
+): SignedJsonPush {
   return signJsonPush(
     { ...account, encrypt: account.messageMode !== 'plain', compatible: options.compatible, nonce: nonce() },
     json,
   );
 }
 
-function xmlPush(account: Account, xml: string): SignedPush {
+function xmlPush(account: CallbackAccount, xml: string): SignedPush {
   return signPush({ ...account, encrypt: account.messageMode === 'safe', nonce: nonce() }, xml);
 }
 
-function deliverJson(hub: Hub, account: Account, signed: SignedJsonPush): Promise<Answer> {
+function deliverJson(hub: Hub, account: CallbackAccount, signed: SignedJsonPush): Promise<Answer> {
   return post(hub, account.appId, signed.query, signed.body, 'application/json');
 }
 
-function deliverXml(hub: Hub, account: Account, signed: SignedPush): Promise<Answer> {
+function deliverXml(hub: Hub, account: CallbackAccount, signed: SignedPush): Promise<Answer> {
   return post(hub, account.appId, signed.query, signed.body, 'text/xml');
 }
 
-async function customMessagesTo(user: string, atLeast: number): Promise<CustomMessage[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { body } = await getJson<CustomMessage[]>(`${sim.url}/sandbox/custom-messages`);
-    const mine = body.filter((m) => m.body.touser === user);
-    if (mine.length >= atLeast || Date.now() > deadline) return mine;
-    await delay(100);
-  }
+function customMessagesTo(user: string, atLeast: number): Promise<CustomMessage[]> {
+  return customMessages(sim.url, (m) => m.body.touser === user, atLeast);
 }
 
 /** One message in both formats, as WeChat writes each (JSON numbers bare, XML text in CDATA). */
@@ -480,11 +449,11 @@ describe("WeChat's retries across two instances", () => {
 });
 
 describe('bad input → 4xx, no dispatch, no 5xx', () => {
-  const encryptFor = (account: Account, appId: string, text: string): string =>
+  const encryptFor = (account: CallbackAccount, appId: string, text: string): string =>
     new WechatCrypto(account.token, account.encodingAESKey, appId).encrypt(text);
 
   /** A safe-mode body around any Encrypt text, correctly signed. */
-  function safeWith(account: Account, encrypt: string): { query: Query; body: string } {
+  function safeWith(account: CallbackAccount, encrypt: string): { query: Query; body: string } {
     const timestamp = String(now());
     const n = nonce();
     return {
