@@ -116,17 +116,7 @@ async function simulatorStats(simulator) {
 // ---------------------------------------------------------------------------------------------------------------
 // CPU accounting (Linux /proc): each process's CPU time per request
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-function processTicks(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return NaN;
-  }
-}
+const { CLK_TCK, processTicks } = harness;
 
 function cpuSnapshot(servers) {
   return {

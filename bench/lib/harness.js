@@ -230,6 +230,7 @@ async function waitReady(child, protocol) {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
+/** A process's CPU time so far (user + system), in clock ticks (CLK_TCK per second); NaN once it is gone. */
 function processTicks(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -389,6 +390,8 @@ module.exports = {
   waitReady,
   makePool,
   cannon,
+  CLK_TCK,
+  processTicks,
   cpuSnapshot,
   cpuDelta,
   version,
