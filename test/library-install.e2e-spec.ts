@@ -181,41 +181,39 @@ describe('the packed library in a host app', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('a host with a plain `npm install` of the tarball holds one Nest and boots createApp(AppModule)', async () => {
-    const dir = bootHost;
+  /** One copy of each Nest package in the host's tree, and npm agrees: no missing or invalid (peer) dependency. */
+  async function expectOneNest(dir: string): Promise<void> {
     expect(await copiesOf(dir, 'core')).toHaveLength(1);
     expect(await copiesOf(dir, 'common')).toHaveLength(1);
-    // npm itself agrees: no missing or invalid (peer) dependency anywhere in the tree
     await npm(['ls', '--all'], dir);
+  }
 
+  /** Runs the host's `host.js` with `env`; its last output line, as JSON. */
+  async function runHost<T>(dir: string, env: Record<string, string>): Promise<T> {
     const { stdout } = await run(process.execPath, ['host.js'], {
       cwd: dir,
       timeout: 60_000,
-      env: childEnv({
-        NODE_ENV: 'test',
-        WECHAT_SANDBOX: 'false',
-        WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
-        WECHAT_API_BASE_URL: simUrl,
-        LOG_LEVEL: 'error',
-      }),
+      env: childEnv(env),
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { health: number; token: string };
+    return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+  }
+
+  it('a host with a plain `npm install` of the tarball holds one Nest and boots createApp(AppModule)', async () => {
+    await expectOneNest(bootHost);
+    const result = await runHost<{ health: number; token: string }>(bootHost, {
+      NODE_ENV: 'test',
+      WECHAT_SANDBOX: 'false',
+      WECHAT_ACCOUNTS: JSON.stringify([{ appId: APP_ID, appSecret: SECRET }]),
+      WECHAT_API_BASE_URL: simUrl,
+      LOG_LEVEL: 'error',
+    });
     expect(result.health).toBe(200);
     expect(sim.checkToken(APP_ID, result.token)).toBe('valid');
   });
 
   it('a Nest host that has its own @nestjs/common and @nestjs/core imports TokenModule into its module and injects TokenService', async () => {
-    const dir = injectHost;
-    expect(await copiesOf(dir, 'core')).toHaveLength(1);
-    expect(await copiesOf(dir, 'common')).toHaveLength(1);
-    await npm(['ls', '--all'], dir);
-
-    const { stdout } = await run(process.execPath, ['host.js'], {
-      cwd: dir,
-      timeout: 60_000,
-      env: childEnv({ SIMULATOR_URL: simUrl }),
-    });
-    const { token } = JSON.parse(stdout.trim().split('\n').pop()!) as { token: string };
+    await expectOneNest(injectHost);
+    const { token } = await runHost<{ token: string }>(injectHost, { SIMULATOR_URL: simUrl });
     expect(sim.checkToken(APP_ID, token)).toBe('valid');
   });
 });
